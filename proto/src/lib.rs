@@ -1,0 +1,27 @@
+//! Wire layer of ras: varlink messages, the NUL-framed codec, the IDL of every interface, and
+//! the typed parameters of each method.
+//!
+//! # Layout
+//! - [`codec`]: a pure, bounded frame decoder (bytes in, NUL-terminated messages out).
+//! - [`message`]: [`Request`] and [`Reply`], the two JSON shapes on the wire.
+//! - [`error`]: [`VarlinkError`], the exact errors a peer sees, and [`ProtoError`].
+//! - [`idl`]: the real varlink interface descriptions served by `GetInterfaceDescription`.
+//! - [`api`]: typed parameters and results of the `io.ras.*` methods.
+//! - [`stream`]: async reading and writing of messages over any tokio stream.
+//! - [`client`]: a minimal varlink client used by `rasctl` and `ras-bridge`.
+//!
+//! This crate holds no I/O policy (who may call what) and no TEE code.
+
+pub mod api;
+pub mod client;
+pub mod codec;
+pub mod error;
+pub mod idl;
+pub mod message;
+pub mod stream;
+
+pub use error::{ProtoError, VarlinkError};
+pub use message::{Reply, Request};
+
+/// Largest message accepted by default, in bytes, before the NUL terminator (1 MiB).
+pub const DEFAULT_MAX_MESSAGE: usize = 1 << 20;
