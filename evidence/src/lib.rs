@@ -1,1 +1,26 @@
-//! placeholder
+//! ras evidence: what rasd signs and what a verifier checks.
+//!
+//! # Layout
+//! - [`claims`]: the EAT-style claims set (`eat_nonce`, `iat`, `eat_profile`, `ras`).
+//! - [`jws`]: JWS compact serialization with ES256 and an `x5c` chain (RFC 7515).
+//! - [`report`]: TEE reports that bind 64 bytes of report data, and the simulated TEE's report.
+//! - [`cert`]: AK certificates: issuing, the report extension, chain validation to a trust anchor.
+//! - [`pem`]: PEM encoding of certificates and keys.
+//! - [`reference`]: reference values (`NAME SHA256` per line).
+//! - [`verify`]: the ordered checks of DESIGN §4.4, and the verdict that names the first failure.
+
+pub mod cert;
+pub mod claims;
+pub mod jws;
+pub mod pem;
+pub mod reference;
+pub mod report;
+pub mod verify;
+
+pub use claims::{Caller, Claims, Measurement, RasClaims, Subject};
+pub use verify::{verify, CheckName, Expectations, ExpectedSubject, Outcome, Verdict};
+
+/// sha256 of `data`, lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
+}

@@ -1,0 +1,121 @@
+//! The claims set rasd signs. EAT (RFC 9711) names where one exists, and a `ras` object for
+//! the rest (DESIGN §4.3). New fields get `#[serde(default)]` so old evidence still parses.
+
+use serde::{Deserialize, Serialize};
+
+/// The `eat_profile` of ras evidence, version 1.
+pub const EAT_PROFILE: &str = "tag:ras.invalid,2026:evidence:v1";
+
+/// A whole claims set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The verifier's nonce, base64url without padding (EAT `eat_nonce`).
+    pub eat_nonce: String,
+    /// Issued-at, seconds since the epoch.
+    pub iat: i64,
+    /// Profile URI: [`EAT_PROFILE`].
+    pub eat_profile: String,
+    /// Everything ras-specific.
+    pub ras: RasClaims,
+}
+
+/// The `ras` claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RasClaims {
+    /// Whom the evidence is about.
+    pub subject: Subject,
+    /// The process that asked, as the kernel reported it to rasd.
+    pub caller: Caller,
+    /// Measurements, each labelled with who took it.
+    #[serde(default)]
+    pub measurements: Vec<Measurement>,
+    /// TEE backend kind (`sim`, `tpm`, `tsm`).
+    pub tee: String,
+}
+
+/// Whom the evidence is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Subject {
+    /// The host itself.
+    Host,
+    /// One container, identified by the kernel.
+    Container {
+        /// Runtime's container id.
+        id: String,
+        /// Runtime kind (`docker`, `podman`, `containerd`, `crio`).
+        #[serde(rename = "type")]
+        runtime: String,
+        /// Runtime's name for it, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Inode of its pid namespace.
+        pid_ns: u64,
+    },
+    /// A VM guest, identified by its kernel-assigned vsock CID.
+    Vm {
+        /// The guest's CID.
+        cid: u32,
+    },
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Host => write!(f, "host"),
+            Subject::Container { id, runtime, .. } => write!(f, "container {runtime}:{id}"),
+            Subject::Vm { cid } => write!(f, "vm cid {cid}"),
+        }
+    }
+}
+
+/// The calling process, as measured by rasd.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// User id from `SO_PEERCRED`.
+    pub uid: u32,
+    /// Group id from `SO_PEERCRED`.
+    pub gid: u32,
+    /// Process id in rasd's pid namespace.
+    pub pid: i32,
+    /// Path of the executable, as `/proc/<pid>/exe` names it.
+    pub exe: String,
+    /// sha256 (hex) of the executable, read by rasd.
+    pub exe_sha256: String,
+}
+
+/// One measured item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Reference name, e.g. `file:/etc/app.conf`.
+    pub name: String,
+    /// sha256 (hex).
+    pub sha256: String,
+    /// Who took it: `rasd` for measurements rasd made itself, `workload` for reported ones.
+    pub source: String,
+}
+
+impl Claims {
+    /// Every item a reference file can pin, as (name, sha256): the caller's executable first.
+    pub fn measured_items(&self) -> Vec<(String, String)> {
+        let mut items = vec![(format!("exe:{}", self.ras.caller.exe), self.ras.caller.exe_sha256.clone())];
+        items.extend(
+            self.ras.measurements.iter().filter(|m| m.source == "rasd").map(|m| (m.name.clone(), m.sha256.clone())),
+        );
+        items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subject_wire_forms() {
+        assert_eq!(serde_json::to_value(Subject::Host).unwrap(), json!({"kind": "host"}));
+        let c = Subject::Container { id: "ab".into(), runtime: "docker".into(), name: None, pid_ns: 7 };
+        assert_eq!(serde_json::to_value(&c).unwrap(), json!({"kind": "container", "id": "ab", "type": "docker", "pid_ns": 7}));
+        assert_eq!(serde_json::to_value(Subject::Vm { cid: 3 }).unwrap(), json!({"kind": "vm", "cid": 3}));
+    }
+}

@@ -1,0 +1,199 @@
+//! TEE reports: a statement by the TEE that binds 64 bytes of report data.
+//!
+//! rasd binds its AK to the TEE by asking for a report whose data is the sha256 of the AK's
+//! SubjectPublicKeyInfo (zero-padded to 64 bytes), and puts the report into an extension of the
+//! AK certificate ([`crate::cert`]). The report is JSON tagged by `tee`, wrapped in a DER
+//! UTF8String so that the extension value is proper DER.
+//!
+//! The `sim` report is signed by a software device key. It proves nothing about hardware,
+//! which is why verifiers accept it only with `--allow-sim`.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use ring::signature::{self, EcdsaKeyPair, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Size of report data, as in TDX and SEV-SNP reports.
+pub const REPORT_DATA_LEN: usize = 64;
+/// Domain separation for sim report signatures.
+const SIM_CONTEXT: &[u8] = b"ras-sim-report-v1\0";
+/// Bound on an encoded report; a peer-supplied certificate cannot make us parse more.
+const MAX_REPORT: usize = 64 * 1024;
+
+/// A report failure.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// The extension bytes are not a DER UTF8String of JSON.
+    #[error("TEE report is malformed: {0}")]
+    Malformed(String),
+    /// The report does not bind the expected data.
+    #[error("TEE report binds other data than the AK public key")]
+    WrongReportData,
+    /// The report's signature does not verify.
+    #[error("TEE report signature does not verify")]
+    BadSignature,
+    /// The signing key could not be used.
+    #[error("TEE signing key is unusable")]
+    Key,
+}
+
+/// A TEE report, tagged by backend kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tee", rename_all = "lowercase")]
+pub enum TeeReport {
+    /// The simulated TEE.
+    Sim(SimReport),
+}
+
+/// A report of the simulated TEE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimReport {
+    /// The 64 bytes of report data, hex.
+    pub report_data: String,
+    /// The device root certificate (DER, base64), whose key signed the report.
+    pub device_cert: String,
+    /// ECDSA P-256 signature (r||s, base64url) over the context string and the report data.
+    pub signature: String,
+}
+
+impl TeeReport {
+    /// Backend kind, as it appears in the `tee` claim.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TeeReport::Sim(_) => "sim",
+        }
+    }
+
+    /// Makes a sim report over `data`, signed by the device key.
+    pub fn sim_sign(device_key: &EcdsaKeyPair, device_cert_der: &[u8], data: &[u8; REPORT_DATA_LEN]) -> Result<Self, ReportError> {
+        let rng = ring::rand::SystemRandom::new();
+        let msg = [SIM_CONTEXT, data].concat();
+        let sig = device_key.sign(&rng, &msg).map_err(|_| ReportError::Key)?;
+        Ok(TeeReport::Sim(SimReport {
+            report_data: hex::encode(data),
+            device_cert: STANDARD.encode(device_cert_der),
+            signature: URL_SAFE_NO_PAD.encode(sig.as_ref()),
+        }))
+    }
+
+    /// Checks that the report binds `expected` and that its signature verifies.
+    pub fn verify(&self, expected: &[u8; REPORT_DATA_LEN]) -> Result<(), ReportError> {
+        match self {
+            TeeReport::Sim(r) => {
+                let data = hex::decode(&r.report_data).map_err(|_| ReportError::Malformed("report_data".into()))?;
+                if data != expected {
+                    return Err(ReportError::WrongReportData);
+                }
+                let cert = STANDARD.decode(&r.device_cert).map_err(|_| ReportError::Malformed("device_cert".into()))?;
+                let sig = URL_SAFE_NO_PAD.decode(&r.signature).map_err(|_| ReportError::Malformed("signature".into()))?;
+                let key = crate::cert::public_key_of(&cert).map_err(|e| ReportError::Malformed(e.to_string()))?;
+                let msg = [SIM_CONTEXT, &data].concat();
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key)
+                    .verify(&msg, &sig)
+                    .map_err(|_| ReportError::BadSignature)
+            }
+        }
+    }
+
+    /// DER encoding for the certificate extension: a UTF8String holding the JSON.
+    pub fn to_der(&self) -> Vec<u8> {
+        let json = serde_json::to_vec(self).expect("a report is always serializable");
+        let mut out = vec![0x0c];
+        der_length(json.len(), &mut out);
+        out.extend_from_slice(&json);
+        out
+    }
+
+    /// Parses the extension value written by [`TeeReport::to_der`].
+    pub fn from_der(der: &[u8]) -> Result<Self, ReportError> {
+        if der.len() > MAX_REPORT {
+            return Err(ReportError::Malformed("report too large".into()));
+        }
+        let (&tag, rest) = der.split_first().ok_or_else(|| ReportError::Malformed("empty".into()))?;
+        if tag != 0x0c {
+            return Err(ReportError::Malformed("not a UTF8String".into()));
+        }
+        let (len, body) = read_der_length(rest).ok_or_else(|| ReportError::Malformed("bad length".into()))?;
+        if body.len() != len {
+            return Err(ReportError::Malformed("length mismatch".into()));
+        }
+        serde_json::from_slice(body).map_err(|e| ReportError::Malformed(e.to_string()))
+    }
+}
+
+/// The report data that binds an AK: sha256 of its SubjectPublicKeyInfo, zero-padded.
+pub fn ak_binding(spki_der: &[u8]) -> [u8; REPORT_DATA_LEN] {
+    let mut data = [0u8; REPORT_DATA_LEN];
+    data[..32].copy_from_slice(ring::digest::digest(&ring::digest::SHA256, spki_der).as_ref());
+    data
+}
+
+fn der_length(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+}
+
+fn read_der_length(input: &[u8]) -> Option<(usize, &[u8])> {
+    let (&first, rest) = input.split_first()?;
+    if first < 0x80 {
+        return Some((first as usize, rest));
+    }
+    let n = (first & 0x7f) as usize;
+    if n == 0 || n > 4 || rest.len() < n {
+        return None;
+    }
+    let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+    Some((len, &rest[n..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::tests::device;
+    use proptest::prelude::*;
+
+    #[test]
+    fn sim_report_roundtrip_and_binding() {
+        let (key, cert) = device();
+        let data = ak_binding(b"some spki");
+        let r = TeeReport::sim_sign(&key, &cert, &data).unwrap();
+        let back = TeeReport::from_der(&r.to_der()).unwrap();
+        assert_eq!(back, r);
+        back.verify(&data).unwrap();
+        assert!(matches!(back.verify(&ak_binding(b"other")), Err(ReportError::WrongReportData)));
+    }
+
+    #[test]
+    fn tampered_sim_report_fails() {
+        let (key, cert) = device();
+        let data = ak_binding(b"k");
+        let TeeReport::Sim(mut r) = TeeReport::sim_sign(&key, &cert, &data).unwrap();
+        let (other_key, other_cert) = device();
+        let TeeReport::Sim(o) = TeeReport::sim_sign(&other_key, &other_cert, &data).unwrap();
+        r.signature = o.signature;
+        assert!(matches!(TeeReport::Sim(r).verify(&data), Err(ReportError::BadSignature)));
+    }
+
+    proptest! {
+        #[test]
+        fn from_der_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = TeeReport::from_der(&bytes);
+        }
+
+        #[test]
+        fn long_lengths_roundtrip(n in 0usize..70000) {
+            let mut out = Vec::new();
+            der_length(n, &mut out);
+            out.extend(std::iter::repeat(0).take(n));
+            let (len, rest) = read_der_length(&out).unwrap();
+            prop_assert_eq!(len, n);
+            prop_assert_eq!(rest.len(), n);
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! The verifier: the ordered checks of DESIGN §4.4. Each check runs only when every earlier
+//! one passed, so the verdict names the first failure and marks the rest as not reached.
+//!
+//! 1. `chain`: the `x5c` chain verifies to a trust anchor;
+//! 2. `tee-report`: the AK certificate carries a TEE report that binds the AK public key;
+//! 3. `signature`: the JWS verifies with the AK, and the claims name the report's TEE;
+//! 4. `freshness`: the nonce is the one sent and `iat` is within the maximum age;
+//! 5. `subject`: the subject is what was asked for;
+//! 6. `reference`: every measured item matches the reference values;
+//! 7. `policy`: the TEE kind is acceptable (`sim` only when allowed).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+use crate::cert;
+use crate::claims::{Claims, Subject};
+use crate::jws;
+use crate::reference::ReferenceValues;
+use crate::report::ak_binding;
+
+/// Tolerated clock skew for `iat` in the future, in seconds.
+const FUTURE_SKEW: i64 = 60;
+
+/// The name of a check, in verification order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckName {
+    /// Chain to a trust anchor.
+    Chain,
+    /// TEE report in the AK certificate.
+    TeeReport,
+    /// JWS signature.
+    Signature,
+    /// Nonce and age.
+    Freshness,
+    /// Subject kind and id.
+    Subject,
+    /// Reference values.
+    Reference,
+    /// Policy.
+    Policy,
+}
+
+impl CheckName {
+    /// All checks, in order.
+    pub const ALL: [CheckName; 7] = [
+        CheckName::Chain,
+        CheckName::TeeReport,
+        CheckName::Signature,
+        CheckName::Freshness,
+        CheckName::Subject,
+        CheckName::Reference,
+        CheckName::Policy,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Chain => "chain",
+            CheckName::TeeReport => "tee-report",
+            CheckName::Signature => "signature",
+            CheckName::Freshness => "freshness",
+            CheckName::Subject => "subject",
+            CheckName::Reference => "reference",
+            CheckName::Policy => "policy",
+        }
+    }
+}
+
+/// What became of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "detail", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Passed; the detail says what was established.
+    Pass(String),
+    /// Failed; the detail is the reason.
+    Fail(String),
+    /// Not applicable (e.g. no reference file); the detail says why.
+    Skipped(String),
+    /// An earlier check failed.
+    NotReached,
+}
+
+/// What the verifier expects of the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedSubject {
+    /// Host evidence.
+    Host,
+    /// One container, by runtime and id (an id prefix of 12 or more characters matches).
+    Container {
+        /// Container id as the verifier named it.
+        id: String,
+        /// Runtime kind.
+        runtime: String,
+    },
+    /// Whatever the evidence says (offline checks of evidence of unknown origin).
+    Any,
+}
+
+/// Everything the verifier was told.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    /// Trust anchor certificates (DER).
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// The nonce that was sent.
+    pub nonce: Vec<u8>,
+    /// Oldest acceptable `iat`, as an age in seconds.
+    pub max_age: i64,
+    /// The verifier's clock, seconds since the epoch.
+    pub now: i64,
+    /// The subject asked for.
+    pub subject: ExpectedSubject,
+    /// Reference values, if any.
+    pub reference: Option<ReferenceValues>,
+    /// Accept the simulated TEE.
+    pub allow_sim: bool,
+}
+
+/// The result of verification: every check's outcome, and the claims once the signature held.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Outcomes in check order.
+    pub checks: Vec<(CheckName, Outcome)>,
+    /// Verified claims (present once the signature check passed).
+    pub claims: Option<Claims>,
+}
+
+impl Verdict {
+    /// True when no check failed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|(_, o)| matches!(o, Outcome::Pass(_) | Outcome::Skipped(_)))
+    }
+
+    /// The first failed check and its reason.
+    pub fn first_failure(&self) -> Option<(CheckName, &str)> {
+        self.checks.iter().find_map(|(n, o)| match o {
+            Outcome::Fail(r) => Some((*n, r.as_str())),
+            _ => None,
+        })
+    }
+}
+
+/// Runs the checks in order on a compact JWS.
+pub fn verify(evidence: &str, exp: &Expectations) -> Verdict {
+    let mut run = Run { outcomes: Vec::new(), claims: None };
+    run.all(evidence, exp);
+    let mut checks = run.outcomes;
+    for name in CheckName::ALL.iter().skip(checks.len()) {
+        checks.push((*name, Outcome::NotReached));
+    }
+    Verdict { checks, claims: run.claims }
+}
+
+struct Run {
+    outcomes: Vec<(CheckName, Outcome)>,
+    claims: Option<Claims>,
+}
+
+impl Run {
+    /// Records a check; returns false when it failed, so the caller stops.
+    fn record(&mut self, name: CheckName, result: Result<Outcome, String>) -> bool {
+        let outcome = result.unwrap_or_else(Outcome::Fail);
+        let ok = !matches!(outcome, Outcome::Fail(_));
+        self.outcomes.push((name, outcome));
+        ok
+    }
+
+    fn all(&mut self, evidence: &str, exp: &Expectations) {
+        let parsed = jws::parse(evidence).map_err(|e| e.to_string());
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                self.record(CheckName::Chain, Err(e));
+                return;
+            }
+        };
+        let leaf = parsed.chain[0].clone();
+        let now = u64::try_from(exp.now).unwrap_or(0);
+        let chain = cert::verify_chain(&parsed.chain, &exp.trust_anchors, now)
+            .map(|()| Outcome::Pass(format!("AK chain of {} verifies to the trust anchor", parsed.chain.len())))
+            .map_err(|e| e.to_string());
+        if !self.record(CheckName::Chain, chain) {
+            return;
+        }
+
+        let report = check_report(&leaf);
+        let kind = report.as_ref().map(|(k, _)| k.clone()).ok();
+        if !self.record(CheckName::TeeReport, report.map(|(_, o)| o)) {
+            return;
+        }
+        let kind = kind.expect("report passed");
+
+        let signature = cert::public_key_of(&leaf)
+            .map_err(|e| e.to_string())
+            .and_then(|point| parsed.verify_signature(&point).map_err(|e| e.to_string()))
+            .and_then(|()| parsed.claims().map_err(|e| e.to_string()))
+            .and_then(|claims| {
+                if claims.ras.tee != kind {
+                    return Err(format!("claims say tee {:?}, the AK's report is {kind:?}", claims.ras.tee));
+                }
+                self.claims = Some(claims);
+                Ok(Outcome::Pass("ES256 signature by the AK".into()))
+            });
+        if !self.record(CheckName::Signature, signature) {
+            return;
+        }
+        let claims = self.claims.clone().expect("signature passed");
+
+        if !self.record(CheckName::Freshness, check_freshness(&claims, exp)) {
+            return;
+        }
+        if !self.record(CheckName::Subject, check_subject(&claims.ras.subject, &exp.subject)) {
+            return;
+        }
+        let reference = match &exp.reference {
+            None => Ok(Outcome::Skipped("no reference values given".into())),
+            Some(r) => r.check(&claims).map(|n| Outcome::Pass(format!("{n} measured item(s) match"))),
+        };
+        if !self.record(CheckName::Reference, reference) {
+            return;
+        }
+        let policy = if kind == "sim" && !exp.allow_sim {
+            Err("evidence comes from the simulated TEE (sim), which proves nothing about hardware; pass --allow-sim to accept it".into())
+        } else if kind == "sim" {
+            Ok(Outcome::Pass("tee sim accepted (--allow-sim)".into()))
+        } else {
+            Ok(Outcome::Pass(format!("tee {kind} accepted")))
+        };
+        self.record(CheckName::Policy, policy);
+    }
+}
+
+fn check_report(leaf: &[u8]) -> Result<(String, Outcome), String> {
+    let report = cert::report_of(leaf).map_err(|e| e.to_string())?.ok_or(
+        "the AK certificate carries no TEE report extension (an external CA must copy it from the CSR)",
+    )?;
+    let spki = cert::spki_of(leaf).map_err(|e| e.to_string())?;
+    report.verify(&ak_binding(&spki)).map_err(|e| e.to_string())?;
+    let kind = report.kind().to_string();
+    Ok((kind.clone(), Outcome::Pass(format!("{kind} report binds the AK public key"))))
+}
+
+fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, String> {
+    let nonce = URL_SAFE_NO_PAD.decode(&claims.eat_nonce).map_err(|_| "eat_nonce is not base64url".to_string())?;
+    if nonce != exp.nonce {
+        return Err(format!("nonce mismatch: evidence binds {}, expected {}", hex::encode(&nonce), hex::encode(&exp.nonce)));
+    }
+    let age = exp.now - claims.iat;
+    if age < -FUTURE_SKEW {
+        return Err(format!("iat is {}s in the future", -age));
+    }
+    if age > exp.max_age {
+        return Err(format!("evidence is {age}s old, more than --max-age {}s", exp.max_age));
+    }
+    Ok(Outcome::Pass(format!("nonce matches; issued {}s ago (max {}s)", age.max(0), exp.max_age)))
+}
+
+fn check_subject(got: &Subject, want: &ExpectedSubject) -> Result<Outcome, String> {
+    let ok = match (want, got) {
+        (ExpectedSubject::Any, _) | (ExpectedSubject::Host, Subject::Host) => true,
+        (ExpectedSubject::Container { id, runtime }, Subject::Container { id: got_id, runtime: got_rt, .. }) => {
+            runtime == got_rt && (id == got_id || (id.len() >= 12 && got_id.starts_with(id.as_str())))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(Outcome::Pass(format!("subject is {got}")))
+    } else {
+        let want = match want {
+            ExpectedSubject::Host => "host".to_string(),
+            ExpectedSubject::Container { id, runtime } => format!("container {runtime}:{id}"),
+            ExpectedSubject::Any => unreachable!("Any always matches"),
+        };
+        Err(format!("subject is {got}, expected {want}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::tests::now;
+    use crate::claims::{Caller, RasClaims, EAT_PROFILE};
+    use crate::report::TeeReport;
+    use rcgen::KeyPair;
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+
+    struct Fixture {
+        root: Vec<u8>,
+        chain: Vec<Vec<u8>>,
+        ak: EcdsaKeyPair,
+    }
+
+    fn fixture() -> Fixture {
+        let rng = ring::rand::SystemRandom::new();
+        let root_pk8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let root_rc = KeyPair::try_from(root_pk8.as_ref()).unwrap();
+        let root = cert::issue_sim_root(&root_rc).unwrap().der().to_vec();
+        let root_ring = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, root_pk8.as_ref(), &rng).unwrap();
+        let ak_pk8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let ak_rc = KeyPair::try_from(ak_pk8.as_ref()).unwrap();
+        let report = TeeReport::sim_sign(&root_ring, &root, &ak_binding(&ak_rc.public_key_der())).unwrap();
+        let leaf = cert::issue_ak(&ak_rc, &report, &root, &root_rc).unwrap();
+        let ak = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ak_pk8.as_ref(), &rng).unwrap();
+        Fixture { root, chain: vec![leaf], ak }
+    }
+
+    fn claims(nonce: &[u8], subject: Subject) -> Claims {
+        Claims {
+            eat_nonce: URL_SAFE_NO_PAD.encode(nonce),
+            iat: now() as i64,
+            eat_profile: EAT_PROFILE.into(),
+            ras: RasClaims {
+                subject,
+                caller: Caller { uid: 0, gid: 0, pid: 1, exe: "/bin/x".into(), exe_sha256: "ab".repeat(32) },
+                measurements: vec![],
+                tee: "sim".into(),
+            },
+        }
+    }
+
+    fn expect(f: &Fixture, nonce: &[u8]) -> Expectations {
+        Expectations {
+            trust_anchors: vec![f.root.clone()],
+            nonce: nonce.to_vec(),
+            max_age: 60,
+            now: now() as i64,
+            subject: ExpectedSubject::Host,
+            reference: None,
+            allow_sim: true,
+        }
+    }
+
+    fn failure(v: &Verdict) -> CheckName {
+        v.first_failure().expect("must fail").0
+    }
+
+    #[test]
+    fn good_evidence_passes_every_check() {
+        let f = fixture();
+        let ev = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &f.ak).unwrap();
+        let v = verify(&ev, &expect(&f, b"12345678"));
+        assert!(v.passed(), "{v:?}");
+        assert!(matches!(v.checks[5].1, Outcome::Skipped(_)));
+    }
+
+    #[test]
+    fn each_check_names_its_failure() {
+        let f = fixture();
+        let ev = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &f.ak).unwrap();
+
+        let mut e = expect(&f, b"12345678");
+        e.trust_anchors = vec![fixture().root];
+        assert_eq!(failure(&verify(&ev, &e)), CheckName::Chain);
+
+        assert_eq!(failure(&verify(&ev, &expect(&f, b"87654321"))), CheckName::Freshness);
+
+        let mut e = expect(&f, b"12345678");
+        e.now += 120;
+        assert_eq!(failure(&verify(&ev, &e)), CheckName::Freshness);
+
+        let mut e = expect(&f, b"12345678");
+        e.subject = ExpectedSubject::Container { id: "abc".into(), runtime: "docker".into() };
+        assert_eq!(failure(&verify(&ev, &e)), CheckName::Subject);
+
+        let mut e = expect(&f, b"12345678");
+        e.reference = Some(ReferenceValues::parse(&format!("exe:/bin/x {}", "cd".repeat(32))).unwrap());
+        assert_eq!(failure(&verify(&ev, &e)), CheckName::Reference);
+
+        let mut e = expect(&f, b"12345678");
+        e.allow_sim = false;
+        let v = verify(&ev, &e);
+        assert_eq!(failure(&v), CheckName::Policy);
+        assert!(v.first_failure().unwrap().1.contains("--allow-sim"));
+
+        // Signed by a key other than the certified AK.
+        let other = fixture();
+        let forged = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &other.ak).unwrap();
+        let v = verify(&forged, &expect(&f, b"12345678"));
+        assert_eq!(failure(&v), CheckName::Signature);
+        assert_eq!(v.checks[6].1, Outcome::NotReached);
+    }
+
+    #[test]
+    fn container_subject_matches_by_id_or_long_prefix() {
+        let s = Subject::Container { id: "0123456789abcdef".into(), runtime: "docker".into(), name: None, pid_ns: 1 };
+        let want = |id: &str| ExpectedSubject::Container { id: id.into(), runtime: "docker".into() };
+        assert!(check_subject(&s, &want("0123456789abcdef")).is_ok());
+        assert!(check_subject(&s, &want("0123456789ab")).is_ok());
+        assert!(check_subject(&s, &want("0123")).is_err());
+        assert!(check_subject(&s, &ExpectedSubject::Host).is_err());
+        assert!(check_subject(&Subject::Host, &want("0123456789abcdef")).is_err());
+    }
+}
