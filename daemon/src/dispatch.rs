@@ -1,0 +1,50 @@
+//! The routing table: which interfaces each socket serves, and which handler runs each method.
+//! Unknown interfaces and methods get the exact standard errors.
+
+use std::sync::Arc;
+
+use ras_proto::api::method;
+use ras_proto::{Request, VarlinkError};
+use serde_json::Value;
+
+use crate::handlers::{admin, attestation, service};
+use crate::identity::Peer;
+use crate::{Daemon, SocketKind};
+
+/// What a handler knows about its call.
+pub struct CallContext {
+    /// Shared daemon state.
+    pub daemon: Arc<Daemon>,
+    /// The connection's peer, pinned.
+    pub peer: Arc<Peer>,
+    /// The socket the call came in on.
+    pub socket: SocketKind,
+}
+
+/// Interfaces served on each socket, as `GetInfo` lists them.
+pub fn interfaces(socket: SocketKind) -> &'static [&'static str] {
+    match socket {
+        SocketKind::Host => &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Admin"],
+    }
+}
+
+/// Runs one call.
+pub async fn dispatch(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
+    let Some((interface, _)) = req.interface_and_member() else {
+        return Err(VarlinkError::interface_not_found(&req.method));
+    };
+    if !interfaces(ctx.socket).contains(&interface) {
+        return Err(VarlinkError::interface_not_found(interface));
+    }
+    match req.method.as_str() {
+        method::SERVICE_GET_INFO => service::get_info(req, ctx),
+        method::SERVICE_GET_DESCRIPTION => service::get_interface_description(req, ctx),
+        method::GET_EVIDENCE => attestation::get_evidence(req, ctx).await,
+        method::GET_INFO => attestation::get_info(req, ctx),
+        method::GET_STATUS => admin::get_status(req, ctx).await,
+        method::GET_AK => admin::get_ak(req, ctx).await,
+        method::CREATE_AK_CSR => admin::create_ak_csr(req, ctx).await,
+        method::IMPORT_AK_CERTIFICATE => admin::import_ak_certificate(req, ctx).await,
+        _ => Err(VarlinkError::method_not_found(&req.method)),
+    }
+}

@@ -1,0 +1,102 @@
+//! rasd, the ras host daemon.
+//!
+//! # Layout
+//! - [`config`]: flags over `/etc/ras/rasd.toml`, resolved once.
+//! - [`listener`]: binds the sockets and accepts, within a connection bound.
+//! - [`connection`]: one task per connection; only this module touches bytes.
+//! - [`dispatch`]: one table from method name to handler, per socket kind.
+//! - [`handlers`]: the methods, grouped by interface.
+//! - [`identity`]: the caller's kernel identity (SO_PEERCRED, pidfd, /proc).
+//! - [`tee`]: TEE backends; [`ak`]: the attestation key; [`keys`]: P-256 key material.
+//! - [`state`]: crash-safe files.
+//! - `sys`: the only place with `unsafe`.
+
+#![deny(unsafe_code)]
+
+pub mod ak;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod handlers;
+pub mod identity;
+pub mod keys;
+pub mod listener;
+pub mod state;
+#[allow(unsafe_code)]
+mod sys;
+pub mod tee;
+
+use std::sync::atomic::AtomicI64;
+
+use anyhow::Context;
+
+use crate::ak::AkStore;
+use crate::config::{Config, TeeKind};
+use crate::identity::ExeCache;
+use crate::tee::{SimTee, Tee};
+
+/// Which socket a connection arrived on; it decides the interfaces served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketKind {
+    /// `<runtime>/rasd.sock`: host workloads and administrators.
+    Host,
+}
+
+impl SocketKind {
+    /// Name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketKind::Host => "host",
+        }
+    }
+}
+
+/// Everything the daemon shares between connections.
+pub struct Daemon {
+    /// Resolved configuration.
+    pub config: Config,
+    /// The TEE backend.
+    pub tee: Box<dyn Tee>,
+    /// The attestation key.
+    pub ak: AkStore,
+    /// Executable digests.
+    pub exe_cache: ExeCache,
+    /// Group allowed to administer, besides root.
+    pub admin_gid: Option<u32>,
+    /// Start time, seconds since the epoch.
+    pub started_at: i64,
+    /// Connections open now.
+    pub connections: AtomicI64,
+    /// Calls served since start.
+    pub calls: AtomicI64,
+}
+
+impl Daemon {
+    /// Opens the TEE and the AK (creating them at first start).
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        let tee: Box<dyn Tee> = match config.tee {
+            TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
+        };
+        let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
+        let admin_gid = config
+            .admin_group
+            .as_deref()
+            .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+            .map(|g| g.gid.as_raw());
+        Ok(Daemon {
+            config,
+            tee,
+            ak,
+            exe_cache: ExeCache::default(),
+            admin_gid,
+            started_at: unix_now(),
+            connections: AtomicI64::new(0),
+            calls: AtomicI64::new(0),
+        })
+    }
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

@@ -1,0 +1,54 @@
+//! Every raw syscall rasd makes. Each returns `io::Result` and safe owned types, so the rest of
+//! the daemon stays free of `unsafe`.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// `SO_PEERPIDFD` (Linux 6.5): a pidfd of the peer, taken when it connected. libc does not
+/// define it yet; the value is the same on every architecture.
+const SO_PEERPIDFD: libc::c_int = 77;
+
+/// A pidfd for the process at the other end of a unix socket, pinned at `connect()` time.
+/// `Ok(None)` when the kernel predates `SO_PEERPIDFD`.
+pub fn peer_pidfd(sock: &impl AsRawFd) -> io::Result<Option<OwnedFd>> {
+    let mut fd: libc::c_int = -1;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `fd` and `len` are valid for writes of the sizes given; the kernel writes at most
+    // `len` bytes into `fd` and updates `len`.
+    let rc = unsafe {
+        libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, SO_PEERPIDFD, (&mut fd as *mut libc::c_int).cast(), &mut len)
+    };
+    if rc < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENOPROTOOPT) => Ok(None),
+            _ => Err(err),
+        };
+    }
+    // SAFETY: on success the kernel returned a new pidfd that nothing else owns.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// `pidfd_open(2)`: a pidfd for `pid`, used when `SO_PEERPIDFD` is missing.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags by value and returns a new fd or -1.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: on success the syscall returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(rc as libc::c_int) })
+}
+
+/// `openat(2)` relative to a directory fd, read-only, close-on-exec. Symlinks are followed, so
+/// `exe` opens the executable itself.
+pub fn openat(dir: &OwnedFd, path: &std::ffi::CStr, directory: bool) -> io::Result<std::fs::File> {
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | if directory { libc::O_DIRECTORY } else { 0 };
+    // SAFETY: `dir` is a live fd and `path` a NUL-terminated string that outlives the call.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: on success openat returned a new fd that nothing else owns.
+    Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}

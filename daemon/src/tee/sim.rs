@@ -1,0 +1,91 @@
+//! The simulated TEE: a persistent software "device root" key and its self-signed certificate,
+//! kept in `<state>/sim/`. Its reports and root say they are simulated, and verifiers refuse
+//! them unless told `--allow-sim`. It exists so that ras runs end to end on any machine.
+
+use std::path::{Path, PathBuf};
+
+use ras_evidence::{cert, pem};
+use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
+use ring::signature::EcdsaKeyPair;
+
+use super::{Tee, TeeError};
+use crate::keys::{key_pair, new_pkcs8};
+use crate::state::{ensure_dir, write_atomic};
+
+/// The simulated TEE device.
+pub struct SimTee {
+    key: EcdsaKeyPair,
+    rc_key: rcgen::KeyPair,
+    root: Vec<u8>,
+}
+
+impl SimTee {
+    /// Loads the device from `<state>/sim`, creating key and root at first start.
+    pub fn open(state_dir: &Path) -> Result<Self, TeeError> {
+        let dir = state_dir.join("sim");
+        let st = |path: &PathBuf| {
+            let path = path.display().to_string();
+            move |source| TeeError::State { path, source }
+        };
+        ensure_dir(&dir, 0o700).map_err(st(&dir))?;
+        let key_path = dir.join("device.key");
+        let cert_path = dir.join("device.crt");
+        let pkcs8 = match std::fs::read_to_string(&key_path) {
+            Ok(text) => pem::parse_label(&text, "PRIVATE KEY").map_err(|e| TeeError::Key(e.to_string()))?.remove(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let pkcs8 = new_pkcs8()?;
+                write_atomic(&key_path, pem::encode("PRIVATE KEY", &pkcs8).as_bytes(), 0o600).map_err(st(&key_path))?;
+                // A new key invalidates any old root certificate.
+                let _ = std::fs::remove_file(&cert_path);
+                pkcs8
+            }
+            Err(e) => return Err(st(&key_path)(e)),
+        };
+        let (key, rc_key) = key_pair(&pkcs8)?;
+        let root = match std::fs::read_to_string(&cert_path) {
+            Ok(text) => pem::parse_label(&text, "CERTIFICATE").map_err(|e| TeeError::Key(e.to_string()))?.remove(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let der = cert::issue_sim_root(&rc_key).map_err(|e| TeeError::Key(e.to_string()))?.der().to_vec();
+                write_atomic(&cert_path, pem::encode("CERTIFICATE", &der).as_bytes(), 0o644).map_err(st(&cert_path))?;
+                der
+            }
+            Err(e) => return Err(st(&cert_path)(e)),
+        };
+        Ok(SimTee { key, rc_key, root })
+    }
+}
+
+impl Tee for SimTee {
+    fn kind(&self) -> &'static str {
+        "sim"
+    }
+
+    fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
+        TeeReport::sim_sign(&self.key, &self.root, data).map_err(|e| TeeError::Report(e.to_string()))
+    }
+
+    fn root_cert(&self) -> &[u8] {
+        &self.root
+    }
+
+    fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError> {
+        cert::issue_ak(ak, report, &self.root, &self.rc_key).map_err(|e| TeeError::Key(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn device_persists_with_tight_modes() {
+        let d = tempfile::tempdir().unwrap();
+        let a = SimTee::open(d.path()).unwrap();
+        let b = SimTee::open(d.path()).unwrap();
+        assert_eq!(a.root_cert(), b.root_cert());
+        let mode = std::fs::metadata(d.path().join("sim/device.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(cert::subject_of(a.root_cert()).unwrap().contains("SIMULATED"));
+    }
+}
