@@ -1,0 +1,120 @@
+//! The command line of rasctl (DESIGN §9). Doc comments are the help text and the man page.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// rasctl: the ras command line for operators (status, AK), workloads (local evidence) and
+/// verifiers (verify evidence against a trust anchor).
+#[derive(Debug, Parser)]
+#[command(name = "rasctl", version, about)]
+pub struct Cli {
+    /// rasd socket.
+    #[arg(long, global = true, env = "RAS_SOCKET", default_value = "/run/ras/rasd.sock", value_name = "PATH")]
+    pub socket: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// rasctl commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show rasd's status (root or the admin group).
+    Status,
+    /// Get evidence for this process from rasd.
+    Evidence(EvidenceArgs),
+    /// Verify evidence offline, check by check.
+    Verify(VerifyArgs),
+    /// Print the PEM certificate a verifier passes as --trust.
+    TrustAnchor,
+    /// Manage the attestation key (root or the admin group).
+    #[command(subcommand)]
+    Ak(AkCommand),
+    /// Reference values.
+    #[command(subcommand)]
+    Reference(ReferenceCommand),
+}
+
+/// `rasctl evidence`
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// Nonce, hex, 8 to 64 bytes (default: 32 fresh random bytes).
+    #[arg(long, value_name = "HEX")]
+    pub nonce: Option<String>,
+    /// Write the evidence to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `rasctl verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Evidence file (JWS compact), or - for standard input.
+    #[arg(value_name = "EVIDENCE")]
+    pub evidence: PathBuf,
+    /// The nonce that was sent, hex.
+    #[arg(long, value_name = "HEX")]
+    pub nonce: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Expect evidence for this container instead of the host.
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
+    /// Runtime of --container.
+    #[arg(long = "type", value_name = "TYPE", default_value = "docker", requires = "container")]
+    pub runtime: String,
+}
+
+/// What a verifier accepts: shared by `verify` and, later, `attest`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK.
+    #[arg(long, value_name = "FILE")]
+    pub trust: PathBuf,
+    /// Reference values: one `NAME SHA256` per line.
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
+    /// Accept evidence from the simulated TEE.
+    #[arg(long)]
+    pub allow_sim: bool,
+    /// Oldest acceptable evidence, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_age: i64,
+}
+
+/// `rasctl ak ...`
+#[derive(Debug, Subcommand)]
+pub enum AkCommand {
+    /// Show the AK: mode, fingerprint and certificate chain.
+    Show,
+    /// Print a PKCS#10 request for the AK, for an external CA.
+    Csr {
+        /// Write the request to FILE.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Install a CA-issued AK certificate chain (PEM, leaf first).
+    Import {
+        /// The chain file.
+        #[arg(value_name = "FILE")]
+        chain: PathBuf,
+    },
+}
+
+/// `rasctl reference ...`
+#[derive(Debug, Subcommand)]
+pub enum ReferenceCommand {
+    /// Write a reference file that accepts what known-good evidence measured.
+    Record {
+        /// Known-good evidence (JWS compact), or - for standard input.
+        #[arg(value_name = "EVIDENCE")]
+        evidence: PathBuf,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}

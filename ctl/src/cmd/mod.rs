@@ -1,0 +1,24 @@
+//! One module per subcommand; each is a thin client of `ras-proto` and `ras-evidence`.
+
+mod ak;
+mod evidence;
+mod reference;
+mod status;
+mod trust_anchor;
+mod verify;
+
+use crate::cli::{Cli, Command};
+use crate::failure::Failure;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let json = cli.json;
+    match cli.command {
+        Command::Status => status::run(&cli.socket, json),
+        Command::Evidence(a) => evidence::run(&cli.socket, json, a),
+        Command::Verify(a) => verify::run(json, a),
+        Command::TrustAnchor => trust_anchor::run(&cli.socket, json),
+        Command::Ak(c) => ak::run(&cli.socket, json, c),
+        Command::Reference(c) => reference::run(json, c),
+    }
+}

@@ -1,0 +1,22 @@
+//! `rasctl status`: the daemon's status (io.ras.Admin.GetStatus).
+
+use std::path::Path;
+
+use ras_proto::api::{method, Status};
+use serde_json::json;
+
+use crate::client::{call, runtime};
+use crate::failure::Failure;
+use crate::output::print_json;
+
+pub fn run(socket: &Path, json: bool) -> Result<(), Failure> {
+    let s: Status = runtime()?.block_on(call(socket, method::GET_STATUS, json!({})))?;
+    if json {
+        print_json(&serde_json::to_value(&s).expect("status serializes"));
+    } else {
+        println!("rasd {} (tee {}), up {}s", s.version, s.tee, s.uptime_secs);
+        println!("ak: {} mode, fingerprint {}", s.ak_mode, s.ak_fingerprint);
+        println!("connections: {} open, {} calls served", s.connections, s.calls);
+    }
+    Ok(())
+}
