@@ -65,7 +65,10 @@ fn describe(v: &ras_proto::VarlinkError) -> String {
     let params = v.parameters.as_object().filter(|m| !m.is_empty());
     match params {
         Some(m) => {
-            let fields: Vec<String> = m.iter().map(|(k, val)| format!("{k}={}", val.as_str().map(String::from).unwrap_or(val.to_string()))).collect();
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, val)| format!("{k}={}", val.as_str().map(String::from).unwrap_or(val.to_string())))
+                .collect();
             format!("{} ({})", v.name, fields.join(", "))
         }
         None => v.name.clone(),

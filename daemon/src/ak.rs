@@ -12,8 +12,8 @@ use ras_evidence::{cert, jws, pem};
 use ring::signature::EcdsaKeyPair;
 use thiserror::Error;
 
-use crate::state::{ensure_dir, write_atomic};
 use crate::keys::{key_pair, new_pkcs8, KeyError};
+use crate::state::{ensure_dir, write_atomic};
 use crate::tee::{Tee, TeeError};
 
 /// An AK failure.
@@ -75,7 +75,8 @@ impl AkStore {
             Ok(text) => pem::parse_label(&text, "PRIVATE KEY").map_err(|e| AkError::Material(e.to_string()))?.remove(0),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let pkcs8 = new_pkcs8()?;
-                write_atomic(&key_path, pem::encode("PRIVATE KEY", &pkcs8).as_bytes(), 0o600).map_err(state_err(&key_path))?;
+                write_atomic(&key_path, pem::encode("PRIVATE KEY", &pkcs8).as_bytes(), 0o600)
+                    .map_err(state_err(&key_path))?;
                 // A new key needs a new certificate.
                 let _ = std::fs::remove_file(&chain_path);
                 pkcs8
@@ -89,7 +90,8 @@ impl AkStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let report = tee.report(&ak_binding(&spki))?;
                 let leaf = tee.issue_ak_cert(&rc_key, &report)?;
-                write_atomic(&chain_path, pem::encode("CERTIFICATE", &leaf).as_bytes(), 0o644).map_err(state_err(&chain_path))?;
+                write_atomic(&chain_path, pem::encode("CERTIFICATE", &leaf).as_bytes(), 0o644)
+                    .map_err(state_err(&chain_path))?;
                 vec![leaf]
             }
             Err(e) => return Err(state_err(&chain_path)(e)),

@@ -75,7 +75,9 @@ async fn serve_messages(stream: UnixStream, ctx: &CallContext) {
 fn malformed_reason(e: &ProtoError) -> String {
     match e {
         ProtoError::Malformed(j) if j.is_syntax() || j.is_eof() => "not valid JSON".into(),
-        ProtoError::Malformed(j) if j.is_data() => "not a varlink call: expected an object with a string \"method\"".into(),
+        ProtoError::Malformed(j) if j.is_data() => {
+            "not a varlink call: expected an object with a string \"method\"".into()
+        }
         _ => "unreadable message".into(),
     }
 }

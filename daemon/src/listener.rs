@@ -77,7 +77,8 @@ fn init_logging() {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     state::ensure_dir(&config.state_dir, 0o700).with_context(|| format!("create {}", config.state_dir.display()))?;
-    state::ensure_dir(&config.runtime_dir, 0o755).with_context(|| format!("create {}", config.runtime_dir.display()))?;
+    state::ensure_dir(&config.runtime_dir, 0o755)
+        .with_context(|| format!("create {}", config.runtime_dir.display()))?;
     let daemon = Arc::new(Daemon::open(config)?);
     let host_path: PathBuf = daemon.config.host_socket();
     let host = bind(&host_path, 0o660, daemon.admin_gid)?;
@@ -90,7 +91,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let accept = tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone()));
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
     tokio::select! {
         _ = term.recv() => info!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),

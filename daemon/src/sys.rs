@@ -16,7 +16,13 @@ pub fn peer_pidfd(sock: &impl AsRawFd) -> io::Result<Option<OwnedFd>> {
     // SAFETY: `fd` and `len` are valid for writes of the sizes given; the kernel writes at most
     // `len` bytes into `fd` and updates `len`.
     let rc = unsafe {
-        libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, SO_PEERPIDFD, (&mut fd as *mut libc::c_int).cast(), &mut len)
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut fd as *mut libc::c_int).cast(),
+            &mut len,
+        )
     };
     if rc < 0 {
         let err = io::Error::last_os_error();

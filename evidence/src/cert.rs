@@ -2,8 +2,7 @@
 //! CA, and validating a chain to a trust anchor (rustls-webpki).
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
 use rustls_pki_types::{CertificateDer, UnixTime};
 use thiserror::Error;
@@ -81,7 +80,12 @@ fn ak_params(report: &TeeReport) -> CertificateParams {
 }
 
 /// Issues the AK certificate, signed by the issuer (the TEE root). Returns DER.
-pub fn issue_ak(ak: &KeyPair, report: &TeeReport, issuer_der: &[u8], issuer_key: &KeyPair) -> Result<Vec<u8>, CertError> {
+pub fn issue_ak(
+    ak: &KeyPair,
+    report: &TeeReport,
+    issuer_der: &[u8],
+    issuer_key: &KeyPair,
+) -> Result<Vec<u8>, CertError> {
     let issuer_params = CertificateParams::from_ca_cert_der(&CertificateDer::from(issuer_der))?;
     // rcgen needs an issuer `Certificate`; re-signing its parameters yields the same name and
     // key identifier, which is all that signing uses.
@@ -160,7 +164,8 @@ pub fn verify_chain(chain: &[Vec<u8>], anchors: &[Vec<u8>], now: u64) -> Result<
         .collect::<Result<_, _>>()?;
     let leaf_der = CertificateDer::from(chain[0].as_slice());
     let leaf = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| CertError::Chain(e.to_string()))?;
-    let intermediates: Vec<CertificateDer<'_>> = chain[1..].iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+    let intermediates: Vec<CertificateDer<'_>> =
+        chain[1..].iter().map(|c| CertificateDer::from(c.as_slice())).collect();
     leaf.verify_for_usage(
         &[webpki::ring::ECDSA_P256_SHA256, webpki::ring::ECDSA_P384_SHA384, webpki::ring::RSA_PKCS1_2048_8192_SHA256],
         &trust,
@@ -201,7 +206,7 @@ pub(crate) mod tests {
         let (dev_key, dev_cert) = device();
         let report = TeeReport::sim_sign(&dev_key, &dev_cert, &ak_binding(&ak.public_key_der())).unwrap();
         let leaf = issue_ak(&ak, &report, &root, &root_key).unwrap();
-        verify_chain(&[leaf.clone()], &[root.clone()], now()).unwrap();
+        verify_chain(std::slice::from_ref(&leaf), std::slice::from_ref(&root), now()).unwrap();
         assert_eq!(report_of(&leaf).unwrap(), Some(report));
         assert_eq!(spki_of(&leaf).unwrap(), ak.public_key_der());
         assert_eq!(public_key_of(&leaf).unwrap(), ak.public_key_raw());
@@ -209,7 +214,7 @@ pub(crate) mod tests {
 
         let other_key = KeyPair::generate().unwrap();
         let other = issue_sim_root(&other_key).unwrap().der().to_vec();
-        assert!(matches!(verify_chain(&[leaf.clone()], &[other], now()), Err(CertError::Chain(_))));
+        assert!(matches!(verify_chain(std::slice::from_ref(&leaf), &[other], now()), Err(CertError::Chain(_))));
         assert!(matches!(verify_chain(&[leaf], &[root], now() + 6 * 365 * 86_400), Err(CertError::Chain(_))));
     }
 

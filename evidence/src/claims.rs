@@ -115,7 +115,10 @@ mod tests {
     fn subject_wire_forms() {
         assert_eq!(serde_json::to_value(Subject::Host).unwrap(), json!({"kind": "host"}));
         let c = Subject::Container { id: "ab".into(), runtime: "docker".into(), name: None, pid_ns: 7 };
-        assert_eq!(serde_json::to_value(&c).unwrap(), json!({"kind": "container", "id": "ab", "type": "docker", "pid_ns": 7}));
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            json!({"kind": "container", "id": "ab", "type": "docker", "pid_ns": 7})
+        );
         assert_eq!(serde_json::to_value(Subject::Vm { cid: 3 }).unwrap(), json!({"kind": "vm", "cid": 3}));
     }
 }

@@ -53,7 +53,11 @@ pub struct Header {
 
 /// Signs `claims` with the AK, embedding its certificate `chain` (DER, leaf first).
 pub fn sign(claims: &Claims, chain: &[Vec<u8>], key: &EcdsaKeyPair) -> Result<String, JwsError> {
-    let header = Header { alg: "ES256".into(), typ: Some("eat+jwt".into()), x5c: chain.iter().map(|c| STANDARD.encode(c)).collect() };
+    let header = Header {
+        alg: "ES256".into(),
+        typ: Some("eat+jwt".into()),
+        x5c: chain.iter().map(|c| STANDARD.encode(c)).collect(),
+    };
     let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serializes"));
     let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
     let input = format!("{h}.{p}");
@@ -143,7 +147,7 @@ mod tests {
     #[test]
     fn sign_parse_verify() {
         let (key, cert) = device();
-        let jws = sign(&claims(), &[cert.clone()], &key).unwrap();
+        let jws = sign(&claims(), std::slice::from_ref(&cert), &key).unwrap();
         let parsed = parse(&jws).unwrap();
         assert_eq!(parsed.chain, vec![cert.clone()]);
         let point = crate::cert::public_key_of(&cert).unwrap();
@@ -161,7 +165,11 @@ mod tests {
 
     #[test]
     fn refuses_other_algorithms_and_shapes() {
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","x5c":["AA=="]}"#), URL_SAFE_NO_PAD.encode(b"{}"));
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","x5c":["AA=="]}"#),
+            URL_SAFE_NO_PAD.encode(b"{}")
+        );
         assert!(matches!(parse(&none), Err(JwsError::Header(_))));
         assert!(matches!(parse("a.b"), Err(JwsError::Format(_))));
         assert!(matches!(parse("a.b.c.d"), Err(JwsError::Format(_))));

@@ -66,7 +66,11 @@ impl TeeReport {
     }
 
     /// Makes a sim report over `data`, signed by the device key.
-    pub fn sim_sign(device_key: &EcdsaKeyPair, device_cert_der: &[u8], data: &[u8; REPORT_DATA_LEN]) -> Result<Self, ReportError> {
+    pub fn sim_sign(
+        device_key: &EcdsaKeyPair,
+        device_cert_der: &[u8],
+        data: &[u8; REPORT_DATA_LEN],
+    ) -> Result<Self, ReportError> {
         let rng = ring::rand::SystemRandom::new();
         let msg = [SIM_CONTEXT, data].concat();
         let sig = device_key.sign(&rng, &msg).map_err(|_| ReportError::Key)?;
@@ -86,7 +90,8 @@ impl TeeReport {
                     return Err(ReportError::WrongReportData);
                 }
                 let cert = STANDARD.decode(&r.device_cert).map_err(|_| ReportError::Malformed("device_cert".into()))?;
-                let sig = URL_SAFE_NO_PAD.decode(&r.signature).map_err(|_| ReportError::Malformed("signature".into()))?;
+                let sig =
+                    URL_SAFE_NO_PAD.decode(&r.signature).map_err(|_| ReportError::Malformed("signature".into()))?;
                 let key = crate::cert::public_key_of(&cert).map_err(|e| ReportError::Malformed(e.to_string()))?;
                 let msg = [SIM_CONTEXT, &data].concat();
                 UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key)
@@ -190,7 +195,7 @@ mod tests {
         fn long_lengths_roundtrip(n in 0usize..70000) {
             let mut out = Vec::new();
             der_length(n, &mut out);
-            out.extend(std::iter::repeat(0).take(n));
+            out.extend(std::iter::repeat_n(0, n));
             let (len, rest) = read_der_length(&out).unwrap();
             prop_assert_eq!(len, n);
             prop_assert_eq!(rest.len(), n);

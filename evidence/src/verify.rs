@@ -232,9 +232,9 @@ impl Run {
 }
 
 fn check_report(leaf: &[u8]) -> Result<(String, Outcome), String> {
-    let report = cert::report_of(leaf).map_err(|e| e.to_string())?.ok_or(
-        "the AK certificate carries no TEE report extension (an external CA must copy it from the CSR)",
-    )?;
+    let report = cert::report_of(leaf)
+        .map_err(|e| e.to_string())?
+        .ok_or("the AK certificate carries no TEE report extension (an external CA must copy it from the CSR)")?;
     let spki = cert::spki_of(leaf).map_err(|e| e.to_string())?;
     report.verify(&ak_binding(&spki)).map_err(|e| e.to_string())?;
     let kind = report.kind().to_string();
@@ -244,7 +244,11 @@ fn check_report(leaf: &[u8]) -> Result<(String, Outcome), String> {
 fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, String> {
     let nonce = URL_SAFE_NO_PAD.decode(&claims.eat_nonce).map_err(|_| "eat_nonce is not base64url".to_string())?;
     if nonce != exp.nonce {
-        return Err(format!("nonce mismatch: evidence binds {}, expected {}", hex::encode(&nonce), hex::encode(&exp.nonce)));
+        return Err(format!(
+            "nonce mismatch: evidence binds {}, expected {}",
+            hex::encode(&nonce),
+            hex::encode(&exp.nonce)
+        ));
     }
     let age = exp.now - claims.iat;
     if age < -FUTURE_SKEW {

@@ -171,8 +171,8 @@ mod tests {
             let mut d = Decoder::new(32);
             for c in &chunks {
                 d.push(c);
-                for r in drain(&mut d) {
-                    if let Ok(f) = r { prop_assert!(f.len() <= 32); }
+                for f in drain(&mut d).into_iter().flatten() {
+                    prop_assert!(f.len() <= 32);
                 }
                 prop_assert!(d.pending() <= 32 + 64);
             }

@@ -1,1 +1,242 @@
-//! placeholder
+//! Helpers for black-box tests of the built binaries: locating them, running rasd on temp
+//! paths (killed by PID on drop, even when a test fails), running rasctl, raw varlink over a
+//! unix socket, and the rule for optional components (a loud skip locally, a failure in CI).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The directory holding the built binaries (`target/<profile>`), from this test's own path.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe path");
+    // target/<profile>/deps/blackbox-<hash>
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+/// A built binary; panics with the build command when it is missing.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(p.exists(), "{} is missing: build the binaries first (cargo build --workspace --bins)", p.display());
+    p
+}
+
+/// True when a missing component must fail the test rather than skip it.
+pub fn required() -> bool {
+    let on = |v: &str| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "0" && x != "false");
+    on("CI") || on("RAS_REQUIRE_DOCKER") || on("RAS_REQUIRE_ALL")
+}
+
+/// Reports a missing component: panics in CI, prints a loud skip notice otherwise.
+/// Returns false so callers can `if !available(..) { return; }`.
+pub fn unavailable(what: &str) -> bool {
+    if required() {
+        panic!("{what} is required in CI (CI/RAS_REQUIRE_DOCKER set) but is not available");
+    }
+    eprintln!("\n*** SKIPPED: {what} is not available; run scripts/test to install it ***\n");
+    false
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// The test venv's python, which has `varlink` and `jwcrypto`, if present.
+pub fn venv_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("RAS_VENV").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv"));
+    let py = venv.join("bin/python");
+    let ok =
+        py.exists() && Command::new(&py).args(["-c", "import varlink, jwcrypto"]).status().is_ok_and(|s| s.success());
+    ok.then_some(py)
+}
+
+/// True when running as root.
+pub fn is_root() -> bool {
+    nix::unistd::getuid().is_root()
+}
+
+/// A rasd on temp paths, killed and reaped on drop.
+pub struct Rasd {
+    child: Option<Child>,
+    /// Holds runtime and state directories.
+    pub dir: tempfile::TempDir,
+    extra: Vec<String>,
+}
+
+impl Rasd {
+    /// Starts rasd with `extra` flags and waits for its socket.
+    pub fn start(extra: &[&str]) -> Rasd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = Rasd { child: None, dir, extra: extra.iter().map(|s| s.to_string()).collect() };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("rasd.log")).expect("log file");
+        let child = Command::new(bin("rasd"))
+            .arg("--runtime-dir")
+            .arg(self.runtime_dir())
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .args(&self.extra)
+            .env("RAS_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn rasd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(self.socket()).is_err() {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("rasd exited early ({status}):\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "rasd did not come up:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops rasd (SIGTERM, then SIGKILL) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // Our own child, not yet reaped, so the pid cannot name another process.
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while c.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = c.kill();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops and starts again on the same directories.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// `<dir>/run`
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// `<dir>/state`
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The host socket.
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir().join("rasd.sock")
+    }
+
+    /// rasd's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("rasd.log")).unwrap_or_default()
+    }
+
+    /// Runs rasctl against this rasd.
+    pub fn rasctl(&self, args: &[&str]) -> Output {
+        rasctl(&[&["--socket", self.socket().to_str().expect("utf-8 path")], args].concat())
+    }
+
+    /// A path in the test directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes the trust anchor to `root.pem` and returns its path.
+    pub fn trust_anchor(&self) -> PathBuf {
+        let out = self.rasctl(&["trust-anchor"]);
+        assert_eq!(out.status.code(), Some(0), "trust-anchor: {}", text(&out.stderr));
+        let p = self.path("root.pem");
+        std::fs::write(&p, &out.stdout).expect("write root.pem");
+        p
+    }
+
+    /// Gets evidence for `nonce` into a file and returns its path.
+    pub fn evidence(&self, nonce: &str, name: &str) -> PathBuf {
+        let p = self.path(name);
+        let out = self.rasctl(&["evidence", "--nonce", nonce, "--out", p.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(0), "evidence: {}", text(&out.stderr));
+        p
+    }
+}
+
+impl Drop for Rasd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs rasctl with `args`.
+pub fn rasctl(args: &[&str]) -> Output {
+    Command::new(bin("rasctl")).args(args).output().expect("run rasctl")
+}
+
+/// Lossy UTF-8.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A raw varlink connection for protocol tests.
+pub struct Raw(pub UnixStream);
+
+impl Raw {
+    /// Connects with a read timeout.
+    pub fn connect(path: &Path) -> Raw {
+        let s = UnixStream::connect(path).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        Raw(s)
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.0.write_all(bytes).expect("send");
+    }
+
+    /// Reads one NUL-terminated reply.
+    pub fn recv(&mut self) -> Value {
+        let mut buf = Vec::new();
+        let mut b = [0u8; 1];
+        loop {
+            let n = self.0.read(&mut b).expect("read reply");
+            assert!(n == 1, "connection closed before a reply");
+            if b[0] == 0 {
+                break;
+            }
+            buf.push(b[0]);
+        }
+        serde_json::from_slice(&buf).expect("reply is JSON")
+    }
+
+    /// Sends a call and reads its reply.
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
+        let mut m = serde_json::to_vec(&serde_json::json!({ "method": method, "parameters": params })).expect("json");
+        m.push(0);
+        self.send(&m);
+        self.recv()
+    }
+}
+
+/// A 16-byte nonce, hex, different on each call.
+pub fn nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as u64;
+    format!("{:016x}{:016x}", t, N.fetch_add(1, Ordering::Relaxed))
+}

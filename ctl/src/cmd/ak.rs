@@ -27,7 +27,8 @@ pub fn run(socket: &Path, json: bool, c: AkCommand) -> Result<(), Failure> {
             emit(out.as_deref(), &r.csr)
         }
         AkCommand::Import { chain } => {
-            let text = std::fs::read_to_string(&chain).with_context(|| format!("read {}", chain.display())).map_err(usage)?;
+            let text =
+                std::fs::read_to_string(&chain).with_context(|| format!("read {}", chain.display())).map_err(usage)?;
             let r: ImportReply = rt.block_on(call(socket, method::IMPORT_AK_CERTIFICATE, json!({ "chain": text })))?;
             if json {
                 print_json(&serde_json::to_value(&r).expect("serializes"));

@@ -13,9 +13,8 @@ use crate::output::{emit, print_json, read_input};
 pub fn run(json: bool, c: ReferenceCommand) -> Result<(), Failure> {
     let ReferenceCommand::Record { evidence, out } = c;
     let text = read_input(&evidence)?;
-    let claims = jws::parse(&text)
-        .and_then(|p| p.claims())
-        .map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;
+    let claims =
+        jws::parse(&text).and_then(|p| p.claims()).map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;
     let refs = ReferenceValues::record(&claims);
     if json {
         print_json(&json!({ "entries": refs.len(), "reference": refs.render() }));

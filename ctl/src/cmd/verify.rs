@@ -24,15 +24,29 @@ pub fn expectations(policy: &PolicyArgs, nonce_hex: &str, subject: ExpectedSubje
     let reference = match &policy.reference {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display())).map_err(usage)?;
-            Some(ReferenceValues::parse(&text).with_context(|| format!("reference file {}", path.display())).map_err(usage)?)
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("read {}", path.display())).map_err(usage)?;
+            Some(
+                ReferenceValues::parse(&text)
+                    .with_context(|| format!("reference file {}", path.display()))
+                    .map_err(usage)?,
+            )
         }
     };
     if policy.max_age <= 0 {
         return Err(usage(anyhow!("--max-age must be positive")));
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    Ok(Expectations { trust_anchors, nonce, max_age: policy.max_age, now, subject, reference, allow_sim: policy.allow_sim })
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    Ok(Expectations {
+        trust_anchors,
+        nonce,
+        max_age: policy.max_age,
+        now,
+        subject,
+        reference,
+        allow_sim: policy.allow_sim,
+    })
 }
 
 /// Verifies and reports: the verdict goes to standard output; failure exits 1.

@@ -57,7 +57,13 @@ pub async fn get_evidence(req: &Request, ctx: &CallContext) -> Result<Value, Var
         eat_profile: EAT_PROFILE.into(),
         ras: RasClaims {
             subject: Subject::Host,
-            caller: Caller { uid: id.uid, gid: id.gid, pid: id.pid, exe: id.exe.clone(), exe_sha256: id.exe_sha256.clone() },
+            caller: Caller {
+                uid: id.uid,
+                gid: id.gid,
+                pid: id.pid,
+                exe: id.exe.clone(),
+                exe_sha256: id.exe_sha256.clone(),
+            },
             measurements: vec![],
             tee: daemon.tee.kind().into(),
         },

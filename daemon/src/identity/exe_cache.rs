@@ -52,7 +52,8 @@ impl ExeCache {
     }
 
     /// Entries cached now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.map.lock().expect("cache lock").len()
     }
 }

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ras_evidence::{cert, pem};
 use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
+use ras_evidence::{cert, pem};
 use ring::signature::EcdsaKeyPair;
 
 use super::{Tee, TeeError};

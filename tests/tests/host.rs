@@ -1,0 +1,174 @@
+//! Host evidence end to end: rasctl evidence, rasctl verify, and every refusal of the
+//! Foundation issue, each with exit code 1 and its reason.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+
+use ras_tests::{nonce, text, Rasd};
+
+fn verify(r: &Rasd, evidence: &std::path::Path, nonce: &str, trust: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let args =
+        [&["verify", evidence.to_str().unwrap(), "--nonce", nonce, "--trust", trust.to_str().unwrap()], extra].concat();
+    let out = r.rasctl(&args);
+    (out.status.code().unwrap_or(-1), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+fn host_evidence_verifies_and_names_the_caller() {
+    let r = Rasd::start(&[]);
+    let trust = r.trust_anchor();
+    let n = nonce();
+    let ev = r.evidence(&n, "ev.jws");
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["verdict"], "pass");
+    let claims = &v["claims"];
+    assert_eq!(claims["ras"]["subject"]["kind"], "host");
+    assert_eq!(claims["ras"]["tee"], "sim");
+    assert!(claims["ras"]["caller"]["exe"].as_str().unwrap().ends_with("/rasctl"));
+    let rasctl = std::fs::read(ras_tests::bin("rasctl")).unwrap();
+    let digest = ras_tests_sha256(&rasctl);
+    assert_eq!(claims["ras"]["caller"]["exe_sha256"], digest.as_str(), "rasd measured the real executable");
+    assert_eq!(claims["ras"]["caller"]["uid"], nix_uid());
+}
+
+fn nix_uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+fn ras_tests_sha256(data: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(data)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    text(&out.stdout).split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn refusals_exit_1_and_name_their_reason() {
+    let r = Rasd::start(&[]);
+    let trust = r.trust_anchor();
+    let n = nonce();
+    let ev = r.evidence(&n, "ev.jws");
+
+    // A wrong nonce.
+    let (code, out) = verify(&r, &ev, &nonce(), &trust, &["--allow-sim"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL (freshness: nonce mismatch"), "{out}");
+
+    // A tampered payload: one character of the claims changed.
+    let jws = std::fs::read_to_string(&ev).unwrap();
+    let mut parts: Vec<String> = jws.trim().split('.').map(String::from).collect();
+    let mut payload = parts[1].clone().into_bytes();
+    let i = payload.len() / 2;
+    payload[i] = if payload[i] == b'A' { b'B' } else { b'A' };
+    parts[1] = String::from_utf8(payload).unwrap();
+    let tampered = r.path("tampered.jws");
+    std::fs::write(&tampered, parts.join(".")).unwrap();
+    let (code, out) = verify(&r, &tampered, &n, &trust, &["--allow-sim"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL (signature:"), "{out}");
+
+    // A foreign root: another rasd's trust anchor.
+    let other = Rasd::start(&[]);
+    let foreign = other.trust_anchor();
+    let (code, out) = verify(&r, &ev, &n, &foreign, &["--allow-sim"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL (chain:"), "{out}");
+
+    // Sim evidence without --allow-sim.
+    let (code, out) = verify(&r, &ev, &n, &trust, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL (policy:") && out.contains("--allow-sim"), "{out}");
+
+    // Evidence older than --max-age.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--max-age", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("more than --max-age 1s"), "{out}");
+}
+
+#[test]
+fn nonces_outside_8_to_64_bytes_are_refused() {
+    let r = Rasd::start(&[]);
+    for bad in ["00112233445566", &"ab".repeat(65)] {
+        let out = r.rasctl(&["evidence", "--nonce", bad]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("InvalidNonce"), "{}", text(&out.stderr));
+    }
+    let trust = r.trust_anchor();
+    let ev = r.evidence(&nonce(), "ev.jws");
+    let (code, out) = verify(&r, &ev, "0011", &trust, &["--allow-sim"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("nonce must be 8 to 64 bytes"), "{out}");
+}
+
+#[test]
+fn sockets_and_keys_have_tight_modes_and_the_ak_survives_restart() {
+    let mut r = Rasd::start(&[]);
+    let meta = std::fs::metadata(r.socket()).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    for key in ["ak/ak.key", "sim/device.key"] {
+        let m = std::fs::metadata(r.state_dir().join(key)).unwrap().permissions().mode();
+        assert_eq!(m & 0o777, 0o600, "{key}");
+    }
+    let before = r.rasctl(&["ak", "show", "--json"]);
+    assert_eq!(before.status.code(), Some(0), "{}", text(&before.stderr));
+    let trust = r.trust_anchor();
+    r.restart();
+    let after = r.rasctl(&["ak", "show", "--json"]);
+    let fp = |o: &std::process::Output| {
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["fingerprint"].clone()
+    };
+    assert_eq!(fp(&before), fp(&after), "same AK after a restart");
+    let n = nonce();
+    let ev = r.evidence(&n, "after.jws");
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn status_is_for_root_or_the_admin_group_only() {
+    if !ras_tests::is_root() {
+        ras_tests::unavailable("root (to run a caller as another uid)");
+        return;
+    }
+    let r = Rasd::start(&["--admin-group", "nonexistent-ras-group"]);
+    let ok = r.rasctl(&["status", "--json"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(status["tee"], "sim");
+
+    // Let uid 65534 reach the socket; rasd must still refuse it by its kernel identity.
+    std::fs::set_permissions(r.socket(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(ras_tests::bin("rasctl"))
+            .args(["--socket", r.socket().to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let denied = as_nobody(&["status"]);
+    assert_eq!(denied.status.code(), Some(3), "{}", text(&denied.stderr));
+    assert!(text(&denied.stderr).contains("org.varlink.service.PermissionDenied"), "{}", text(&denied.stderr));
+    // The same caller may still get evidence about itself, with its own uid.
+    let ev = as_nobody(&["--json", "evidence"]);
+    assert_eq!(ev.status.code(), Some(0), "{}", text(&ev.stderr));
+    let trust = r.trust_anchor();
+    let v: serde_json::Value = serde_json::from_slice(&ev.stdout).unwrap();
+    let f = r.path("nobody.jws");
+    std::fs::write(&f, v["evidence"].as_str().unwrap()).unwrap();
+    let (code, out) = verify(&r, &f, v["nonce"].as_str().unwrap(), &trust, &["--allow-sim", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verdict["claims"]["ras"]["caller"]["uid"], 65534);
+}
