@@ -37,6 +37,19 @@ pub enum Command {
     /// Reference values.
     #[command(subcommand)]
     Reference(ReferenceCommand),
+    /// Measure the GetEvidence round trip (percentiles).
+    Bench(BenchArgs),
+}
+
+/// `rasctl bench`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Measured calls.
+    #[arg(long, short = 'n', default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub count: u64,
+    /// Unmeasured calls first.
+    #[arg(long, default_value_t = 50)]
+    pub warmup: u64,
 }
 
 /// `rasctl evidence`

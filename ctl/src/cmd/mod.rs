@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a thin client of `ras-proto` and `ras-evidence`.
 
 mod ak;
+mod bench;
 mod evidence;
 mod reference;
 mod status;
@@ -20,5 +21,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::TrustAnchor => trust_anchor::run(&cli.socket, json),
         Command::Ak(c) => ak::run(&cli.socket, json, c),
         Command::Reference(c) => reference::run(json, c),
+        Command::Bench(a) => bench::run(&cli.socket, json, a),
     }
 }

@@ -1,0 +1,29 @@
+# Shared shell helpers for scripts/*: package installation and waiting for a socket.
+
+# Installs Debian packages that are missing (needs root and the package archive).
+apt_install() {
+    local missing=()
+    for p in "$@"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing packages ${missing[*]}: run as root, or install them" >&2
+        return 1
+    fi
+    echo "installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Waits up to 20 s for a unix socket to appear; fails naming the log otherwise.
+wait_socket() {
+    local sock=$1 log=$2
+    for _ in $(seq 200); do
+        [ -S "$sock" ] && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for $sock; log follows" >&2
+    cat "$log" >&2
+    return 1
+}
