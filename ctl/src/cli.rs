@@ -39,6 +39,88 @@ pub enum Command {
     Reference(ReferenceCommand),
     /// Measure the GetEvidence round trip (percentiles).
     Bench(BenchArgs),
+    /// Manage registered containers (root or the admin group).
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Runtime measurements of this process's subject (host or container).
+    #[command(subcommand)]
+    Measure(MeasureCommand),
+    /// Challenge a host, or one container on it, and verify the answer.
+    Attest(AttestArgs),
+    /// Run inside a container: answer the challenges rasd forwards to it.
+    Agent(AgentArgs),
+}
+
+/// `rasctl container ...`
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// List registrations.
+    List,
+    /// Register a running container by id or name.
+    Add {
+        /// Container id (64 hex digits or a unique prefix of 12+) or docker name.
+        #[arg(value_name = "ID|NAME")]
+        container: String,
+        /// Runtime: docker, podman, containerd or crio.
+        #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
+        runtime: String,
+    },
+    /// Forget a registration.
+    Remove {
+        /// Container id, unique prefix (12+), or registered name.
+        #[arg(value_name = "ID|NAME")]
+        container: String,
+        /// Runtime.
+        #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
+        runtime: String,
+    },
+}
+
+/// `rasctl measure ...`
+#[derive(Debug, Subcommand)]
+pub enum MeasureCommand {
+    /// Append an event to the runtime measurement log; durable when this returns.
+    Extend {
+        /// Event area, e.g. app.
+        #[arg(long, value_name = "D")]
+        domain: String,
+        /// What happened, e.g. load.
+        #[arg(long, value_name = "O")]
+        operation: String,
+        /// What was measured, e.g. a digest.
+        #[arg(long, value_name = "C")]
+        content: String,
+    },
+}
+
+/// `rasctl attest`
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// Where to send the challenge: tcp:HOST:PORT, or unix:PATH (rasd's host socket).
+    #[arg(long, value_name = "TARGET")]
+    pub connect: String,
+    /// Attest this container instead of the host.
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
+    /// Runtime of --container.
+    #[arg(long = "type", value_name = "TYPE", default_value = "docker", requires = "container")]
+    pub runtime: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Also write the evidence to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `rasctl agent`
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// JSON file of claims the workload reports about itself, sent with every answer.
+    #[arg(long, value_name = "FILE")]
+    pub claims: Option<PathBuf>,
+    /// Longest wait between reconnection attempts, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub max_backoff: u64,
 }
 
 /// `rasctl bench`

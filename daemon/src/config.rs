@@ -2,7 +2,9 @@
 //! both; flags win. The raw inputs ([`Args`], [`FileConfig`]) are resolved once into a
 //! validated [`Config`].
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
@@ -58,6 +60,27 @@ pub struct Args {
     /// Most connections served at once per socket; more wait in the accept queue.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Register a container on its first connection to the container socket.
+    #[arg(long)]
+    pub auto_register: bool,
+    /// Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week).
+    #[arg(long, value_name = "MINUTES", allow_negative_numbers = true)]
+    pub health_check: Option<i64>,
+    /// Deadline for an agent's answer to a forwarded challenge, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub challenge_timeout: Option<u64>,
+    /// Docker API socket, used to resolve container names.
+    #[arg(long, value_name = "PATH")]
+    pub docker_socket: Option<PathBuf>,
+    /// A file rasd measures in every container (and on the host) it attests; repeatable.
+    #[arg(long = "measure-file", value_name = "PATH")]
+    pub measure_files: Vec<String>,
+    /// A uid allowed to send io.ras.Remote challenges on the host socket (the bridge's).
+    #[arg(long, value_name = "UID")]
+    pub remote_uid: Option<u32>,
+    /// A group allowed to send io.ras.Remote challenges on the host socket.
+    #[arg(long, value_name = "GROUP")]
+    pub remote_group: Option<String>,
 }
 
 /// The configuration file. Same names as the flags, in snake_case.
@@ -71,6 +94,17 @@ pub struct FileConfig {
     admin_group: Option<String>,
     max_message_size: Option<usize>,
     max_connections: Option<usize>,
+    auto_register: Option<bool>,
+    health_check: Option<i64>,
+    challenge_timeout: Option<u64>,
+    docker_socket: Option<PathBuf>,
+    #[serde(default)]
+    measure_files: Vec<String>,
+    /// Per container (id, 12+ prefix, or name): files measured in it besides the global ones.
+    #[serde(default)]
+    container_measure_files: BTreeMap<String, Vec<String>>,
+    remote_uid: Option<u32>,
+    remote_group: Option<String>,
 }
 
 /// The resolved configuration.
@@ -90,6 +124,22 @@ pub struct Config {
     pub max_message_size: usize,
     /// Connection bound per socket.
     pub max_connections: usize,
+    /// Register containers on first connection.
+    pub auto_register: bool,
+    /// Health check period; `None` when off.
+    pub health_check: Option<Duration>,
+    /// Deadline for agents' answers.
+    pub challenge_timeout: Duration,
+    /// Docker API socket.
+    pub docker_socket: PathBuf,
+    /// Files measured everywhere.
+    pub measure_files: Vec<String>,
+    /// Files measured per container, keyed by id, prefix or name.
+    pub container_measure_files: BTreeMap<String, Vec<String>>,
+    /// Uid allowed to call io.ras.Remote.
+    pub remote_uid: Option<u32>,
+    /// Group allowed to call io.ras.Remote.
+    pub remote_group: Option<String>,
 }
 
 impl Config {
@@ -108,6 +158,16 @@ impl Config {
             admin_group: args.admin_group.or(file.admin_group).or_else(|| Some("ras".into())),
             max_message_size: args.max_message_size.or(file.max_message_size).unwrap_or(ras_proto::DEFAULT_MAX_MESSAGE),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(1024),
+            auto_register: args.auto_register || file.auto_register.unwrap_or(false),
+            health_check: health_check(args.health_check.or(file.health_check).unwrap_or(0))?,
+            challenge_timeout: Duration::from_millis(
+                args.challenge_timeout.or(file.challenge_timeout).unwrap_or(10_000),
+            ),
+            docker_socket: args.docker_socket.or(file.docker_socket).unwrap_or_else(|| "/var/run/docker.sock".into()),
+            measure_files: if args.measure_files.is_empty() { file.measure_files } else { args.measure_files },
+            container_measure_files: file.container_measure_files,
+            remote_uid: args.remote_uid.or(file.remote_uid),
+            remote_group: args.remote_group.or(file.remote_group),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -116,6 +176,13 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         if !(256..=64 << 20).contains(&self.max_message_size) {
             bail!("max message size must be between 256 bytes and 64 MiB, got {}", self.max_message_size);
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&self.challenge_timeout) {
+            bail!("challenge timeout must be between 100 ms and 600 s");
+        }
+        let all_files = self.measure_files.iter().chain(self.container_measure_files.values().flatten());
+        if let Some(bad) = all_files.into_iter().find(|p| !p.starts_with('/') || p.contains('\0')) {
+            bail!("measured file paths must be absolute, got {bad:?}");
         }
         if self.max_connections == 0 {
             bail!("max connections must be at least 1");
@@ -131,6 +198,37 @@ impl Config {
     /// The host socket.
     pub fn host_socket(&self) -> PathBuf {
         self.runtime_dir.join("rasd.sock")
+    }
+
+    /// The directory users bind-mount into containers.
+    pub fn container_dir(&self) -> PathBuf {
+        self.runtime_dir.join("container")
+    }
+
+    /// Files to measure in a container: the global list, then its own (by id, prefix or name).
+    pub fn files_for(&self, id: &str, name: Option<&str>) -> Vec<String> {
+        let mut files = self.measure_files.clone();
+        for (key, extra) in &self.container_measure_files {
+            let hit = key == id || (key.len() >= 12 && id.starts_with(key.as_str())) || Some(key.as_str()) == name;
+            if hit {
+                files.extend(extra.iter().cloned());
+            }
+        }
+        files.dedup();
+        files
+    }
+}
+
+/// Maximum health-check period: a week, in minutes.
+const MAX_HEALTH_MINUTES: i64 = 10_080;
+
+fn health_check(minutes: i64) -> anyhow::Result<Option<Duration>> {
+    match minutes {
+        m if m <= 0 => Ok(None),
+        m if m > MAX_HEALTH_MINUTES => {
+            bail!("health check period must be at most {MAX_HEALTH_MINUTES} minutes, got {m}")
+        }
+        m => Ok(Some(Duration::from_secs(m as u64 * 60))),
     }
 }
 
@@ -166,5 +264,26 @@ mod tests {
         assert!(Config::resolve(args(&["--config", "/nonexistent/rasd.toml"])).is_err());
         assert!(Config::resolve(args(&["--state-dir", "relative"])).is_err());
         assert!(Config::resolve(args(&["--max-message-size", "10"])).is_err());
+        assert!(Config::resolve(args(&["--health-check", "10081"])).is_err());
+        assert!(Config::resolve(args(&["--measure-file", "relative/path"])).is_err());
+    }
+
+    #[test]
+    fn health_check_bounds() {
+        assert_eq!(Config::resolve(args(&["--health-check", "-5"])).unwrap().health_check, None);
+        assert_eq!(Config::resolve(args(&["--health-check", "0"])).unwrap().health_check, None);
+        let week = Config::resolve(args(&["--health-check", "10080"])).unwrap().health_check;
+        assert_eq!(week, Some(Duration::from_secs(10_080 * 60)));
+    }
+
+    #[test]
+    fn per_container_files() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("rasd.toml");
+        let text = "measure_files = [\"/etc/os-release\"]\n[container_measure_files]\nweb = [\"/app/conf\"]\n";
+        std::fs::write(&f, text).unwrap();
+        let cfg = Config::resolve(args(&["--config", f.to_str().unwrap()])).unwrap();
+        assert_eq!(cfg.files_for("ab", Some("web")), vec!["/etc/os-release", "/app/conf"]);
+        assert_eq!(cfg.files_for("ab", None), vec!["/etc/os-release"]);
     }
 }

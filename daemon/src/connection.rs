@@ -5,13 +5,15 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use ras_proto::api::AgentEvent;
 use ras_proto::codec::FrameError;
 use ras_proto::stream::{write_message, MessageReader};
 use ras_proto::{ProtoError, Reply, Request, VarlinkError};
 use tokio::net::UnixStream;
-use tracing::{debug, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
-use crate::dispatch::{dispatch, CallContext};
+use crate::dispatch::{dispatch, CallContext, Dispatched};
+use crate::handlers::agent::AgentStream;
 use crate::identity::Peer;
 use crate::{Daemon, SocketKind};
 
@@ -40,11 +42,18 @@ async fn serve_messages(stream: UnixStream, ctx: &CallContext) {
                 Ok(req) => {
                     ctx.daemon.calls.fetch_add(1, Ordering::Relaxed);
                     let span = info_span!("call", method = %req.method);
-                    let result = dispatch(&req, ctx).instrument(span.clone()).await;
-                    if let Err(e) = &result {
-                        span.in_scope(|| debug!(error = %e.name, "call failed"));
+                    match dispatch(&req, ctx).instrument(span.clone()).await {
+                        Dispatched::Reply(result) => {
+                            if let Err(e) = &result {
+                                span.in_scope(|| debug!(error = %e.name, "call failed"));
+                            }
+                            (result, req.oneway)
+                        }
+                        Dispatched::Stream(stream) => {
+                            // The agent's stream lasts as long as the connection.
+                            return stream_agent(&mut reader, stream).instrument(span).await;
+                        }
                     }
-                    (result, req.oneway)
                 }
                 Err(e) => (Err(VarlinkError::malformed_message(&malformed_reason(&e))), false),
             },
@@ -67,6 +76,42 @@ async fn serve_messages(stream: UnixStream, ctx: &CallContext) {
         if let Err(e) = write_message(reader.get_mut(), &reply.to_json()).await {
             debug!(cause = %e, "write failed; connection ends");
             return;
+        }
+    }
+}
+
+/// Feeds an agent its events until either side ends the stream. The connection closes with
+/// it: a Serve call never returns, so nothing may follow it on the same connection.
+async fn stream_agent(reader: &mut MessageReader<UnixStream>, mut s: AgentStream<'_>) {
+    let event = |e: &AgentEvent| {
+        let mut r = Reply::ok(serde_json::to_value(e).expect("events serialize"));
+        r.continues = true;
+        r.to_json()
+    };
+    if write_message(reader.get_mut(), &event(&s.ready)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            ev = s.events.recv() => match ev {
+                Some(ev) => {
+                    if let Err(e) = write_message(reader.get_mut(), &event(&ev)).await {
+                        info!(cause = %e, "agent stream broke");
+                        return;
+                    }
+                }
+                None => {
+                    info!("agent dropped by rasd");
+                    return;
+                }
+            },
+            msg = reader.next_message() => {
+                match msg {
+                    Ok(Some(_)) => warn!("agent sent a call on its Serve connection; closing"),
+                    _ => info!("agent disconnected"),
+                }
+                return;
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ use ras_proto::api::method;
 use ras_proto::{Request, VarlinkError};
 use serde_json::Value;
 
-use crate::handlers::{admin, attestation, service};
+use crate::handlers::agent::AgentStream;
+use crate::handlers::{admin, agent, attestation, remote, service};
 use crate::identity::Peer;
 use crate::{Daemon, SocketKind};
 
@@ -21,15 +22,37 @@ pub struct CallContext {
     pub socket: SocketKind,
 }
 
-/// Interfaces served on each socket, as `GetInfo` lists them.
+/// Interfaces served on each socket, as `GetInfo` lists them. The container socket serves
+/// only container-scoped interfaces.
 pub fn interfaces(socket: SocketKind) -> &'static [&'static str] {
     match socket {
-        SocketKind::Host => &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Admin"],
+        SocketKind::Host => {
+            &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Admin", "io.ras.Remote"]
+        }
+        SocketKind::Container => &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Agent"],
     }
 }
 
+/// What a call produces: one reply, or a stream (the agent's `Serve`).
+pub enum Dispatched<'a> {
+    /// A single reply.
+    Reply(Result<Value, VarlinkError>),
+    /// An open agent stream.
+    Stream(AgentStream<'a>),
+}
+
 /// Runs one call.
-pub async fn dispatch(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
+pub async fn dispatch<'a>(req: &Request, ctx: &'a CallContext) -> Dispatched<'a> {
+    if req.method == method::AGENT_SERVE && interfaces(ctx.socket).contains(&"io.ras.Agent") {
+        return match agent::serve(req, ctx).await {
+            Ok(stream) => Dispatched::Stream(stream),
+            Err(e) => Dispatched::Reply(Err(e)),
+        };
+    }
+    Dispatched::Reply(call(req, ctx).await)
+}
+
+async fn call(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
     let Some((interface, _)) = req.interface_and_member() else {
         return Err(VarlinkError::interface_not_found(&req.method));
     };
@@ -45,6 +68,12 @@ pub async fn dispatch(req: &Request, ctx: &CallContext) -> Result<Value, Varlink
         method::GET_AK => admin::get_ak(req, ctx).await,
         method::CREATE_AK_CSR => admin::create_ak_csr(req, ctx).await,
         method::IMPORT_AK_CERTIFICATE => admin::import_ak_certificate(req, ctx).await,
+        method::LIST_CONTAINERS => admin::list_containers(req, ctx).await,
+        method::ADD_CONTAINER => admin::add_container(req, ctx).await,
+        method::REMOVE_CONTAINER => admin::remove_container(req, ctx).await,
+        method::EXTEND_MEASUREMENT => attestation::extend_measurement(req, ctx).await,
+        method::AGENT_RESPOND => agent::respond(req, ctx).await,
+        method::CHALLENGE => remote::challenge(req, ctx).await,
         _ => Err(VarlinkError::method_not_found(&req.method)),
     }
 }

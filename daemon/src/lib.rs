@@ -7,20 +7,29 @@
 //! - [`dispatch`]: one table from method name to handler, per socket kind.
 //! - [`handlers`]: the methods, grouped by interface.
 //! - [`identity`]: the caller's kernel identity (SO_PEERCRED, pidfd, /proc).
+//! - [`registry`]: registered containers; [`agents`]: in-container agents and forwarded
+//!   challenges; [`health`]: periodic agent health checks; [`docker_api`]: name lookup.
+//! - [`logs`]: runtime measurement logs.
 //! - [`tee`]: TEE backends; [`ak`]: the attestation key; [`keys`]: P-256 key material.
 //! - [`state`]: crash-safe files.
 //! - `sys`: the only place with `unsafe`.
 
 #![deny(unsafe_code)]
 
+pub mod agents;
 pub mod ak;
 pub mod config;
 pub mod connection;
+pub mod containers;
 pub mod dispatch;
+pub mod docker_api;
 pub mod handlers;
+pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod listener;
+pub mod logs;
+pub mod registry;
 pub mod state;
 #[allow(unsafe_code)]
 mod sys;
@@ -30,9 +39,12 @@ use std::sync::atomic::AtomicI64;
 
 use anyhow::Context;
 
+use crate::agents::Agents;
 use crate::ak::AkStore;
 use crate::config::{Config, TeeKind};
 use crate::identity::ExeCache;
+use crate::logs::Logs;
+use crate::registry::Registry;
 use crate::tee::{SimTee, Tee};
 
 /// Which socket a connection arrived on; it decides the interfaces served.
@@ -40,6 +52,8 @@ use crate::tee::{SimTee, Tee};
 pub enum SocketKind {
     /// `<runtime>/rasd.sock`: host workloads and administrators.
     Host,
+    /// `<runtime>/container/rasd.sock`: bind-mounted into containers.
+    Container,
 }
 
 impl SocketKind {
@@ -47,6 +61,7 @@ impl SocketKind {
     pub fn name(self) -> &'static str {
         match self {
             SocketKind::Host => "host",
+            SocketKind::Container => "container",
         }
     }
 }
@@ -63,6 +78,14 @@ pub struct Daemon {
     pub exe_cache: ExeCache,
     /// Group allowed to administer, besides root.
     pub admin_gid: Option<u32>,
+    /// Group allowed to send remote challenges, besides admins.
+    pub remote_gid: Option<u32>,
+    /// Registered containers.
+    pub registry: Registry,
+    /// Connected agents.
+    pub agents: Agents,
+    /// Runtime measurement logs.
+    pub logs: Logs,
     /// Start time, seconds since the epoch.
     pub started_at: i64,
     /// Connections open now.
@@ -78,17 +101,22 @@ impl Daemon {
             TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
         };
         let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
-        let admin_gid = config
-            .admin_group
-            .as_deref()
-            .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-            .map(|g| g.gid.as_raw());
+        let gid_of =
+            |g: Option<&str>| g.and_then(|g| nix::unistd::Group::from_name(g).ok().flatten()).map(|g| g.gid.as_raw());
+        let admin_gid = gid_of(config.admin_group.as_deref());
+        let remote_gid = gid_of(config.remote_group.as_deref());
+        let registry = Registry::open(&config.state_dir).context("load container registrations")?;
+        let logs = Logs::new(&config.state_dir).context("open runtime logs")?;
         Ok(Daemon {
             config,
             tee,
             ak,
             exe_cache: ExeCache::default(),
             admin_gid,
+            remote_gid,
+            registry,
+            agents: Agents::default(),
+            logs,
             started_at: unix_now(),
             connections: AtomicI64::new(0),
             calls: AtomicI64::new(0),

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
 use crate::config::{Args, Config};
-use crate::{connection, state, Daemon, SocketKind};
+use crate::{connection, containers, health, state, Daemon, SocketKind};
 
 /// Binds a socket at `path` with `mode`, replacing a stale socket file but never a live one.
 pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> anyhow::Result<UnixListener> {
@@ -89,7 +89,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ak = %daemon.ak.fingerprint(),
         "rasd ready"
     );
-    let accept = tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone()));
+    let container_dir = daemon.config.container_dir();
+    // The directory is the bind-mount point: create it once, never remove or replace it, so
+    // containers started earlier see the new socket after a restart.
+    state::ensure_dir(&container_dir, 0o755).with_context(|| format!("create {}", container_dir.display()))?;
+    let container_path = container_dir.join("rasd.sock");
+    // 0666: containers with user-namespace remapping must reach it; who may do what is
+    // decided per connection from the kernel identity.
+    let container = bind(&container_path, 0o666, None)?;
+    info!(socket = %container_path.display(), "container socket ready");
+    containers::restore(&daemon).await;
+    let mut tasks = vec![
+        tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone())),
+        tokio::spawn(accept_loop(container, SocketKind::Container, daemon.clone())),
+    ];
+    if let Some(period) = daemon.config.health_check {
+        info!(period_secs = period.as_secs(), "agent health checks on");
+        tasks.push(tokio::spawn(health::run(daemon.clone(), period)));
+    }
 
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
@@ -97,9 +114,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         _ = term.recv() => info!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),
     }
-    accept.abort();
-    if let Err(e) = std::fs::remove_file(&host_path) {
-        warn!(cause = %e, "remove host socket");
+    for t in &tasks {
+        t.abort();
+    }
+    for path in [&host_path, &container_path] {
+        if let Err(e) = std::fs::remove_file(path) {
+            warn!(cause = %e, socket = %path.display(), "remove socket");
+        }
     }
     Ok(())
 }

@@ -58,3 +58,59 @@ pub fn openat(dir: &OwnedFd, path: &std::ffi::CStr, directory: bool) -> io::Resu
     // SAFETY: on success openat returned a new fd that nothing else owns.
     Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
+
+/// `NS_GET_PARENT` (`_IO(0xb7, 0x2)`): the parent of a pid namespace. Fails with `EPERM` at
+/// the top of what the caller may see.
+pub fn ns_get_parent(ns: &impl AsRawFd) -> io::Result<OwnedFd> {
+    const NS_GET_PARENT: libc::c_ulong = (0xb7 << 8) | 0x2;
+    // SAFETY: the ioctl takes no argument and returns a new fd or -1.
+    let fd = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_PARENT as _) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: on success the ioctl returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `openat2(2)` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`: opens `path` read-only as if
+/// `root` were `/`, so `..` and absolute symlinks inside a container's tree cannot escape it.
+pub fn open_in_root(root: &impl AsRawFd, path: &std::ffi::CStr) -> io::Result<std::fs::File> {
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    /// `struct open_how` of linux/openat2.h (libc's is non-exhaustive).
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow {
+        flags: (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated and
+    // outlives the call; `root` is a live fd.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: on success openat2 returned a new fd that nothing else owns.
+    Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) }))
+}
+
+/// Waits until the process behind `pidfd` exits (a pidfd turns readable then).
+pub async fn wait_exit(pidfd: OwnedFd) -> io::Result<()> {
+    // SAFETY: the AsyncFd takes ownership of `pidfd`, a valid open fd, and nothing else closes
+    // or replaces it while it is registered.
+    let afd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)? };
+    let _ = afd.readable().await?;
+    Ok(())
+}

@@ -31,6 +31,13 @@ pub struct RasClaims {
     pub measurements: Vec<Measurement>,
     /// TEE backend kind (`sim`, `tpm`, `tsm`).
     pub tee: String,
+    /// The subject's runtime measurement log, when it has entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_log: Option<crate::runtime_log::RuntimeLog>,
+    /// Claims the workload reported about itself. Not measured by rasd: labelled, kept apart,
+    /// and never used as identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_claims: Option<serde_json::Value>,
 }
 
 /// Whom the evidence is about.
@@ -93,6 +100,9 @@ pub struct Measurement {
     pub sha256: String,
     /// Who took it: `rasd` for measurements rasd made itself, `workload` for reported ones.
     pub source: String,
+    /// Why the item could not be measured (then `sha256` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Claims {

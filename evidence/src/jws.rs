@@ -140,6 +140,8 @@ mod tests {
                 caller: Caller { uid: 0, gid: 0, pid: 1, exe: "/x".into(), exe_sha256: "00".into() },
                 measurements: vec![],
                 tee: "sim".into(),
+                runtime_log: None,
+                workload_claims: None,
             },
         }
     }

@@ -6,6 +6,7 @@
 //! - [`report`]: TEE reports that bind 64 bytes of report data, and the simulated TEE's report.
 //! - [`cert`]: AK certificates: issuing, the report extension, chain validation to a trust anchor.
 //! - [`pem`]: PEM encoding of certificates and keys.
+//! - [`runtime_log`]: per-subject hash chains of runtime events, and their replay.
 //! - [`reference`]: reference values (`NAME SHA256` per line).
 //! - [`verify`]: the ordered checks of DESIGN §4.4, and the verdict that names the first failure.
 
@@ -15,6 +16,7 @@ pub mod jws;
 pub mod pem;
 pub mod reference;
 pub mod report;
+pub mod runtime_log;
 pub mod verify;
 
 pub use claims::{Caller, Claims, Measurement, RasClaims, Subject};

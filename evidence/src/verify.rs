@@ -199,6 +199,9 @@ impl Run {
                 if claims.ras.tee != kind {
                     return Err(format!("claims say tee {:?}, the AK's report is {kind:?}", claims.ras.tee));
                 }
+                if let Some(log) = &claims.ras.runtime_log {
+                    log.replay()?;
+                }
                 self.claims = Some(claims);
                 Ok(Outcome::Pass("ES256 signature by the AK".into()))
             });
@@ -319,6 +322,8 @@ mod tests {
                 caller: Caller { uid: 0, gid: 0, pid: 1, exe: "/bin/x".into(), exe_sha256: "ab".repeat(32) },
                 measurements: vec![],
                 tee: "sim".into(),
+                runtime_log: None,
+                workload_claims: None,
             },
         }
     }
@@ -346,6 +351,24 @@ mod tests {
         let v = verify(&ev, &expect(&f, b"12345678"));
         assert!(v.passed(), "{v:?}");
         assert!(matches!(v.checks[5].1, Outcome::Skipped(_)));
+    }
+
+    #[test]
+    fn a_runtime_log_that_does_not_replay_fails_the_signature_check() {
+        use crate::runtime_log::{extend, LogEntry, RuntimeLog};
+        let f = fixture();
+        let mut c = claims(b"12345678", Subject::Host);
+        let e = LogEntry { seq: 0, time: 1, domain: "d".into(), operation: "o".into(), content: "x".into() };
+        let chain = hex::encode(extend(&[0; 32], &e));
+        c.ras.runtime_log = Some(RuntimeLog { chain: chain.clone(), entries: vec![e.clone()] });
+        let ev = jws::sign(&c, &f.chain, &f.ak).unwrap();
+        assert!(verify(&ev, &expect(&f, b"12345678")).passed());
+        let mut bad = e;
+        bad.content = "y".into();
+        c.ras.runtime_log = Some(RuntimeLog { chain, entries: vec![bad] });
+        let ev = jws::sign(&c, &f.chain, &f.ak).unwrap();
+        let v = verify(&ev, &expect(&f, b"12345678"));
+        assert_eq!(v.first_failure().unwrap().0, CheckName::Signature);
     }
 
     #[test]

@@ -21,6 +21,20 @@ pub mod method {
     pub const CREATE_AK_CSR: &str = "io.ras.Admin.CreateAkCsr";
     /// `io.ras.Admin.ImportAkCertificate`
     pub const IMPORT_AK_CERTIFICATE: &str = "io.ras.Admin.ImportAkCertificate";
+    /// `io.ras.Admin.ListContainers`
+    pub const LIST_CONTAINERS: &str = "io.ras.Admin.ListContainers";
+    /// `io.ras.Admin.AddContainer`
+    pub const ADD_CONTAINER: &str = "io.ras.Admin.AddContainer";
+    /// `io.ras.Admin.RemoveContainer`
+    pub const REMOVE_CONTAINER: &str = "io.ras.Admin.RemoveContainer";
+    /// `io.ras.Attestation.ExtendMeasurement`
+    pub const EXTEND_MEASUREMENT: &str = "io.ras.Attestation.ExtendMeasurement";
+    /// `io.ras.Agent.Serve`
+    pub const AGENT_SERVE: &str = "io.ras.Agent.Serve";
+    /// `io.ras.Agent.Respond`
+    pub const AGENT_RESPOND: &str = "io.ras.Agent.Respond";
+    /// `io.ras.Remote.Challenge`
+    pub const CHALLENGE: &str = "io.ras.Remote.Challenge";
 }
 
 /// Bounds on a nonce, in bytes (DESIGN §4.3).
@@ -57,6 +71,131 @@ pub struct DescriptionParams {
 pub struct EvidenceParams {
     /// Hex-encoded nonce, 8 to 64 bytes.
     pub nonce: String,
+    /// An assertion of the caller's own container; never used as identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// `ExtendMeasurement` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendParams {
+    /// Event area.
+    pub domain: String,
+    /// What happened.
+    pub operation: String,
+    /// The measured content.
+    pub content: String,
+}
+
+/// `ExtendMeasurement` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtendReply {
+    /// The entry's position.
+    pub seq: u64,
+    /// The chain value after it, hex.
+    pub chain: String,
+}
+
+/// A registered container (`io.ras.Admin.Container`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    /// Full container id.
+    pub id: String,
+    /// Runtime type.
+    #[serde(rename = "type")]
+    pub runtime: String,
+    /// Runtime's name for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Inode of the container's pid namespace.
+    pub pid_ns: u64,
+    /// Registration time, seconds since the epoch.
+    pub registered_at: i64,
+    /// An agent is connected now.
+    pub agent: bool,
+}
+
+/// `ListContainers` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerList {
+    /// Registrations.
+    pub containers: Vec<ContainerInfo>,
+}
+
+/// `AddContainer` / `RemoveContainer` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerParams {
+    /// Id, id prefix (12+), or docker name.
+    pub container: String,
+    /// Runtime type.
+    #[serde(rename = "type")]
+    pub runtime: String,
+}
+
+/// `AddContainer` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddContainerReply {
+    /// The registration.
+    pub container: ContainerInfo,
+}
+
+/// `io.ras.Agent.Serve` parameters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeParams {
+    /// An assertion of the agent's container; never used as identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// One reply of the `io.ras.Agent.Serve` stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentEvent {
+    /// `ready`, `challenge` or `ping`.
+    pub kind: String,
+    /// Container id (ready) or challenge/ping id.
+    pub id: String,
+    /// The verifier's nonce (challenge only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// `io.ras.Agent.Respond` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RespondParams {
+    /// The challenge or ping id.
+    pub id: String,
+    /// Claims the workload reports about itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Value>,
+}
+
+/// `io.ras.Remote.ContainerRef`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteContainer {
+    /// Id, unique prefix (12+), or registered name.
+    pub id: String,
+    /// Runtime type.
+    #[serde(rename = "type")]
+    pub runtime: String,
+}
+
+/// `io.ras.Remote.Challenge` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeParams {
+    /// Hex nonce, 8 to 64 bytes.
+    pub nonce: String,
+    /// The container to attest; the host when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<RemoteContainer>,
+    /// The remote address the bridge saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 /// `GetEvidence` result.
@@ -98,6 +237,12 @@ pub struct Status {
     pub connections: i64,
     /// Calls served since start.
     pub calls: i64,
+    /// Registered containers.
+    #[serde(default)]
+    pub containers: i64,
+    /// Connected agents.
+    #[serde(default)]
+    pub agents: i64,
 }
 
 /// `io.ras.Admin.GetAk` result.

@@ -9,6 +9,10 @@ pub const PROTOCOL: &str = include_str!("idl/io.ras.Protocol.varlink");
 pub const ATTESTATION: &str = include_str!("idl/io.ras.Attestation.varlink");
 /// `io.ras.Admin`: daemon administration.
 pub const ADMIN: &str = include_str!("idl/io.ras.Admin.varlink");
+/// `io.ras.Agent`: the in-container agent.
+pub const AGENT: &str = include_str!("idl/io.ras.Agent.varlink");
+/// `io.ras.Remote`: remote challenges.
+pub const REMOTE: &str = include_str!("idl/io.ras.Remote.varlink");
 
 /// Every interface ras knows, by name.
 pub const ALL: &[(&str, &str)] = &[
@@ -16,6 +20,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("io.ras.Protocol", PROTOCOL),
     ("io.ras.Attestation", ATTESTATION),
     ("io.ras.Admin", ADMIN),
+    ("io.ras.Agent", AGENT),
+    ("io.ras.Remote", REMOTE),
 ];
 
 /// The description of a known interface.
@@ -50,7 +56,7 @@ mod tests {
     #[test]
     fn methods_are_read_from_the_idl() {
         assert_eq!(methods("org.varlink.service"), ["GetInfo", "GetInterfaceDescription"]);
-        assert_eq!(methods("io.ras.Attestation"), ["GetEvidence", "GetInfo"]);
+        assert_eq!(methods("io.ras.Attestation"), ["GetEvidence", "ExtendMeasurement", "GetInfo"]);
         assert!(methods("io.ras.Protocol").is_empty());
         assert!(methods("nope").is_empty());
     }

@@ -1,8 +1,12 @@
 //! One module per subcommand; each is a thin client of `ras-proto` and `ras-evidence`.
 
+mod agent;
 mod ak;
+mod attest;
 mod bench;
+mod container;
 mod evidence;
+mod measure;
 mod reference;
 mod status;
 mod trust_anchor;
@@ -22,5 +26,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ak(c) => ak::run(&cli.socket, json, c),
         Command::Reference(c) => reference::run(json, c),
         Command::Bench(a) => bench::run(&cli.socket, json, a),
+        Command::Container(c) => container::run(&cli.socket, json, c),
+        Command::Measure(c) => measure::run(&cli.socket, json, c),
+        Command::Attest(a) => attest::run(json, a),
+        Command::Agent(a) => agent::run(&cli.socket, a),
     }
 }

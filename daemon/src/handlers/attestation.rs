@@ -1,18 +1,18 @@
 //! `io.ras.Attestation`: evidence for the calling process, whose identity comes from the
-//! kernel. Nothing in the request names the subject.
+//! kernel, and its runtime measurement log. Nothing in a request names the subject.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use ras_evidence::claims::{Caller, Claims, RasClaims, Subject, EAT_PROFILE};
 use ras_evidence::pem;
-use ras_proto::api::{AttestationInfo, EvidenceParams, EvidenceReply, NoParams, NONCE_MAX, NONCE_MIN};
+use ras_evidence::runtime_log::{MAX_CONTENT, MAX_ENTRIES, MAX_LABEL};
+use ras_proto::api::{
+    AttestationInfo, EvidenceParams, EvidenceReply, ExtendParams, ExtendReply, NoParams, NONCE_MAX, NONCE_MIN,
+};
 use ras_proto::{Request, VarlinkError};
 use serde_json::{json, Value};
 use tracing::info;
 
-use super::{identify, reply};
+use super::{check_assertion, identify, measure, reply, resolve, sign_evidence, EvidenceInput};
 use crate::dispatch::CallContext;
-use crate::unix_now;
+use crate::logs::LogError;
 
 const IFACE: &str = "io.ras.Attestation";
 
@@ -21,7 +21,8 @@ pub fn peer_gone(reason: &str) -> VarlinkError {
     VarlinkError::new(format!("{IFACE}.PeerGone"), json!({ "reason": reason }))
 }
 
-fn signing_failed(reason: &str) -> VarlinkError {
+/// `SigningFailed`: the TEE or the AK could not produce evidence.
+pub fn signing_failed(reason: &str) -> VarlinkError {
     VarlinkError::new(format!("{IFACE}.SigningFailed"), json!({ "reason": reason }))
 }
 
@@ -45,32 +46,52 @@ fn invalid_nonce(got: usize) -> VarlinkError {
     )
 }
 
-/// `GetEvidence`: signed claims about the caller, bound to its nonce.
+/// `GetEvidence`: signed claims about the caller, bound to its nonce. The subject follows
+/// from the socket and the caller's kernel identity ([`resolve`]).
 pub async fn get_evidence(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
     let p: EvidenceParams = req.params()?;
     let nonce = parse_nonce(&p.nonce)?;
     let id = identify(ctx).await?;
-    let daemon = &ctx.daemon;
-    let claims = Claims {
-        eat_nonce: URL_SAFE_NO_PAD.encode(&nonce),
-        iat: unix_now(),
-        eat_profile: EAT_PROFILE.into(),
-        ras: RasClaims {
-            subject: Subject::Host,
-            caller: Caller {
-                uid: id.uid,
-                gid: id.gid,
-                pid: id.pid,
-                exe: id.exe.clone(),
-                exe_sha256: id.exe_sha256.clone(),
-            },
-            measurements: vec![],
-            tee: daemon.tee.kind().into(),
-        },
-    };
-    let evidence = daemon.ak.sign(&claims).map_err(|e| signing_failed(&e.to_string()))?;
-    info!(subject = "host", exe = %id.exe, "evidence issued");
+    let resolved = resolve(ctx, &id).await?;
+    check_assertion(p.container.as_deref(), &resolved)?;
+    let measurements = measure(ctx, ctx.peer.clone(), &resolved).await?;
+    let input = EvidenceInput { nonce: &nonce, resolved: &resolved, caller: &id, measurements, workload_claims: None };
+    let evidence = sign_evidence(&ctx.daemon, input).await?;
+    info!(subject = %resolved.subject(), exe = %id.exe, "evidence issued");
     reply(&EvidenceReply { evidence })
+}
+
+/// `ExtendMeasurement`: appends to the caller's subject's runtime log, durably.
+pub async fn extend_measurement(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
+    let p: ExtendParams = req.params()?;
+    for (name, value, max) in
+        [("domain", &p.domain, MAX_LABEL), ("operation", &p.operation, MAX_LABEL), ("content", &p.content, MAX_CONTENT)]
+    {
+        if value.len() > max || (max == MAX_LABEL && value.is_empty()) {
+            return Err(VarlinkError::invalid_parameter(name));
+        }
+    }
+    let id = identify(ctx).await?;
+    let resolved = resolve(ctx, &id).await?;
+    let key = resolved.log_key();
+    let d = ctx.daemon.clone();
+    let result = tokio::task::spawn_blocking(move || d.logs.extend(&key, &p.domain, &p.operation, &p.content))
+        .await
+        .map_err(|e| log_failed(&e.to_string()))?;
+    match result {
+        Ok((seq, chain)) => {
+            info!(subject = %resolved.subject(), seq, "runtime log extended");
+            reply(&ExtendReply { seq, chain })
+        }
+        Err(LogError::Full) => {
+            Err(VarlinkError::new(format!("{IFACE}.LogFull"), json!({ "max_entries": MAX_ENTRIES })))
+        }
+        Err(e) => Err(log_failed(&format!("{:#}", anyhow::Error::from(e)))),
+    }
+}
+
+fn log_failed(reason: &str) -> VarlinkError {
+    VarlinkError::new(format!("{IFACE}.LogFailed"), json!({ "reason": reason }))
 }
 
 /// `GetInfo`: version, TEE, AK mode and the trust anchor.

@@ -7,8 +7,10 @@
 //! directory cannot belong to an impostor; and reads through an opened `/proc/<pid>` directory
 //! fail rather than follow a new process.
 
+pub mod cgroup;
 mod exe_cache;
 mod peer;
 
+pub use cgroup::{ContainerRef, Placement, Runtime};
 pub use exe_cache::ExeCache;
 pub use peer::{Identity, IdentityError, Namespaces, Peer};

@@ -10,6 +10,9 @@ use std::os::unix::fs::MetadataExt;
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use thiserror::Error;
 
+use ras_evidence::claims::Measurement;
+
+use super::cgroup::{placement, Placement};
 use super::ExeCache;
 use crate::sys;
 
@@ -87,6 +90,10 @@ pub struct Identity {
     pub exe: String,
     /// sha256 of the executable.
     pub exe_sha256: String,
+    /// Inode of the pid namespace, then of each ancestor up to rasd's own (via NS_GET_PARENT).
+    pub pid_ns_chain: Vec<u64>,
+    /// Which container the cgroup path names.
+    pub placement: Placement,
 }
 
 impl Peer {
@@ -101,6 +108,28 @@ impl Peer {
             None => sys::pidfd_open(pid).map_err(IdentityError::Pidfd)?,
         };
         Ok(Peer { pid, uid: cred.uid(), gid: cred.gid(), pidfd })
+    }
+
+    /// Pins a process found some other way (a /proc scan). The credentials are the process's
+    /// real uid and gid.
+    pub fn from_pid(pid: i32) -> Result<Self, IdentityError> {
+        let pidfd = sys::pidfd_open(pid).map_err(IdentityError::Pidfd)?;
+        let dir = open_pinned(pid, &pidfd)?;
+        let status =
+            read_text(&dir, c"status").map_err(|source| IdentityError::Proc { pid, what: "status", source })?;
+        let field = |name: &str| -> u32 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(u32::MAX)
+        };
+        Ok(Peer { pid, uid: field("Uid:"), gid: field("Gid:"), pidfd })
+    }
+
+    /// The pidfd, which turns readable when the process exits.
+    pub fn pidfd(&self) -> &OwnedFd {
+        &self.pidfd
     }
 
     /// A peer from parts, for tests of the pinning path.
@@ -127,12 +156,49 @@ impl Peer {
             .map_err(|e| proc_err("exe")(e.into()))?
             .to_string_lossy()
             .into_owned();
+        let pid_ns_chain = pid_ns_chain(&dir).map_err(proc_err("ns/pid"))?;
         let exe_file = sys::openat(&dir, c"exe", false).map_err(proc_err("exe"))?;
         let exe_sha256 = cache.digest(exe_file).map_err(proc_err("exe"))?;
         // The reads above went through `dir`; confirm the process still lives so that none of
         // them raced its exit (a dead process's entries read as errors, never as another's).
         check_pin(self.pid, &self.pidfd)?;
-        Ok(Identity { pid, uid: self.uid, gid: self.gid, groups: parse_groups(&status), ns, cgroup, exe, exe_sha256 })
+        let placement = placement(&cgroup);
+        Ok(Identity {
+            pid,
+            uid: self.uid,
+            gid: self.gid,
+            groups: parse_groups(&status),
+            ns,
+            cgroup,
+            exe,
+            exe_sha256,
+            pid_ns_chain,
+            placement,
+        })
+    }
+
+    /// Measures files inside the peer's root filesystem (`/proc/<pid>/root`), resolving each
+    /// path as if that root were `/`, so symlinks and `..` cannot lead out of the container.
+    pub fn measure_files(&self, paths: &[String]) -> Result<Vec<Measurement>, IdentityError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = open_pinned(self.pid, &self.pidfd)?;
+        let pid = self.pid;
+        let root =
+            sys::openat(&dir, c"root", true).map_err(|source| IdentityError::Proc { pid, what: "root", source })?;
+        let out = paths
+            .iter()
+            .map(|path| {
+                let (sha256, error) = match digest_in_root(&root, path) {
+                    Ok(d) => (d, None),
+                    Err(e) => (String::new(), Some(e.to_string())),
+                };
+                Measurement { name: format!("file:{path}"), sha256, source: "rasd".into(), error }
+            })
+            .collect();
+        check_pin(self.pid, &self.pidfd)?;
+        Ok(out)
     }
 }
 
@@ -162,6 +228,51 @@ fn pidfd_pid(pidfd: &OwnedFd) -> io::Result<Option<i32>> {
         .and_then(|v| v.trim().parse::<i32>().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "fdinfo has no Pid"))?;
     Ok((pid > 0).then_some(pid))
+}
+
+/// Largest file rasd hashes for a measurement.
+const MAX_MEASURED_FILE: u64 = 256 << 20;
+/// Deepest pid-namespace nesting walked (the kernel allows 32).
+const MAX_NS_DEPTH: usize = 33;
+
+fn digest_in_root(root: &File, path: &str) -> io::Result<String> {
+    let c = std::ffi::CString::new(path).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let mut f = sys::open_in_root(root, &c)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > MAX_MEASURED_FILE {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "file too large to measure"));
+    }
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    Ok(hex::encode(ctx.finish()))
+}
+
+/// The pid namespace's inode and its ancestors', innermost first.
+fn pid_ns_chain(dir: &OwnedFd) -> io::Result<Vec<u64>> {
+    let mut ns: OwnedFd = sys::openat(dir, c"ns/pid", false)?.into();
+    let mut chain = vec![File::from(ns.try_clone()?).metadata()?.ino()];
+    while chain.len() < MAX_NS_DEPTH {
+        match sys::ns_get_parent(&ns) {
+            Ok(parent) => {
+                chain.push(File::from(parent.try_clone()?).metadata()?.ino());
+                ns = parent;
+            }
+            // EPERM: the top of what rasd may see (its own namespace or the initial one).
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(chain)
 }
 
 fn ns_inode(dir: &OwnedFd, name: &CStr) -> io::Result<u64> {

@@ -1,0 +1,23 @@
+//! `rasctl measure extend`: one event into the caller's runtime measurement log.
+
+use std::path::Path;
+
+use ras_proto::api::{method, ExtendReply};
+use serde_json::json;
+
+use crate::cli::MeasureCommand;
+use crate::client::{call, runtime};
+use crate::failure::Failure;
+use crate::output::print_json;
+
+pub fn run(socket: &Path, json: bool, c: MeasureCommand) -> Result<(), Failure> {
+    let MeasureCommand::Extend { domain, operation, content } = c;
+    let params = json!({ "domain": domain, "operation": operation, "content": content });
+    let r: ExtendReply = runtime()?.block_on(call(socket, method::EXTEND_MEASUREMENT, params))?;
+    if json {
+        print_json(&serde_json::to_value(&r).expect("serializes"));
+    } else {
+        println!("seq {} chain {}", r.seq, r.chain);
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Agents and forwarded challenges.
+//!
+//! An agent holds an `io.ras.Agent.Serve` stream open; rasd keeps one slot per container with
+//! the sender of that stream. A challenge gets a random id and a pending entry, and is sent
+//! down the stream; the answer arrives as `io.ras.Agent.Respond(id)` on another connection,
+//! which must come from the same container (checked by the caller from the kernel). Each
+//! challenge has its own id and its own one-shot channel, so several in flight to one
+//! container cannot be confused. When the stream ends, its pending challenges fail at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ras_evidence::claims::Measurement;
+use ras_proto::api::AgentEvent;
+use ring::rand::SecureRandom;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::identity::{ContainerRef, Identity};
+
+/// Events queued for one agent before a challenge is refused as busy.
+const QUEUE: usize = 64;
+
+/// What came back from the container for one challenge.
+#[derive(Debug)]
+pub struct Answer {
+    /// The answering process, as the kernel describes it.
+    pub identity: Identity,
+    /// Files rasd measured through the answering process's root.
+    pub measurements: Vec<Measurement>,
+    /// Claims the workload reported.
+    pub claims: Option<Value>,
+}
+
+/// Why a forwarded challenge failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChallengeError {
+    /// No agent is connected for the container.
+    NoAgent,
+    /// The agent's stream ended before it answered.
+    Gone,
+    /// No answer within the deadline.
+    Timeout,
+}
+
+struct Slot {
+    conn: u64,
+    events: mpsc::Sender<AgentEvent>,
+}
+
+struct Pending {
+    container: ContainerRef,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// The agent table.
+#[derive(Default)]
+pub struct Agents {
+    slots: Mutex<HashMap<ContainerRef, Slot>>,
+    pending: Mutex<HashMap<String, Pending>>,
+    next_conn: AtomicU64,
+}
+
+/// Held by a Serve connection; dropping it unregisters the agent if it is still the current
+/// one for its container.
+pub struct AgentGuard<'a> {
+    agents: &'a Agents,
+    container: ContainerRef,
+    conn: u64,
+}
+
+impl Drop for AgentGuard<'_> {
+    fn drop(&mut self) {
+        self.agents.detach(&self.container, self.conn);
+    }
+}
+
+fn random_id() -> String {
+    let mut b = [0u8; 16];
+    ring::rand::SystemRandom::new().fill(&mut b).expect("system randomness");
+    hex::encode(b)
+}
+
+impl Agents {
+    /// Registers the agent of `container`, replacing an older one (a reconnect). Returns the
+    /// stream of events to send it and a guard for its lifetime.
+    pub fn attach(&self, container: ContainerRef) -> (mpsc::Receiver<AgentEvent>, AgentGuard<'_>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        self.slots.lock().expect("slots lock").insert(container.clone(), Slot { conn, events: tx });
+        (rx, AgentGuard { agents: self, container, conn })
+    }
+
+    fn detach(&self, container: &ContainerRef, conn: u64) {
+        let mut slots = self.slots.lock().expect("slots lock");
+        if slots.get(container).is_some_and(|s| s.conn == conn) {
+            slots.remove(container);
+            drop(slots);
+            // Fail its pending challenges now: dropping the senders wakes their waiters.
+            self.pending.lock().expect("pending lock").retain(|_, p| p.container != *container);
+        }
+    }
+
+    /// Drops the agent of `container` (failed health check): its stream ends.
+    pub fn evict(&self, container: &ContainerRef) {
+        let conn = self.slots.lock().expect("slots lock").get(container).map(|s| s.conn);
+        if let Some(conn) = conn {
+            self.detach(container, conn);
+        }
+    }
+
+    /// True when `container` has an agent.
+    pub fn has(&self, container: &ContainerRef) -> bool {
+        self.slots.lock().expect("slots lock").contains_key(container)
+    }
+
+    /// Number of agents connected.
+    pub fn count(&self) -> usize {
+        self.slots.lock().expect("slots lock").len()
+    }
+
+    /// Containers with an agent.
+    pub fn containers(&self) -> Vec<ContainerRef> {
+        self.slots.lock().expect("slots lock").keys().cloned().collect()
+    }
+
+    /// Sends a challenge (or, without a nonce, a ping) and waits for the answer.
+    pub async fn challenge(
+        &self,
+        container: &ContainerRef,
+        nonce: Option<String>,
+        deadline: Duration,
+    ) -> Result<Answer, ChallengeError> {
+        let events = self.slots.lock().expect("slots lock").get(container).map(|s| s.events.clone());
+        let events = events.ok_or(ChallengeError::NoAgent)?;
+        let id = random_id();
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .expect("pending lock")
+            .insert(id.clone(), Pending { container: container.clone(), answer: tx });
+        let kind = if nonce.is_some() { "challenge" } else { "ping" };
+        let sent = events.try_send(AgentEvent { kind: kind.into(), id: id.clone(), nonce });
+        let result = match sent {
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(ChallengeError::Gone),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(ChallengeError::Timeout),
+            Ok(()) => match tokio::time::timeout(deadline, rx).await {
+                Ok(Ok(answer)) => Ok(answer),
+                Ok(Err(_)) => Err(ChallengeError::Gone),
+                Err(_) => Err(ChallengeError::Timeout),
+            },
+        };
+        self.pending.lock().expect("pending lock").remove(&id);
+        result
+    }
+
+    /// The container a pending challenge is for.
+    pub fn pending_container(&self, id: &str) -> Option<ContainerRef> {
+        self.pending.lock().expect("pending lock").get(id).map(|p| p.container.clone())
+    }
+
+    /// Delivers an answer. The caller has checked that the responder is in the challenge's
+    /// container. Returns false when the challenge is no longer pending.
+    pub fn answer(&self, id: &str, answer: Answer) -> bool {
+        match self.pending.lock().expect("pending lock").remove(id) {
+            Some(p) => p.answer.send(answer).is_ok(),
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Namespaces, Placement, Runtime};
+
+    fn c(id: &str) -> ContainerRef {
+        ContainerRef { runtime: Runtime::Docker, id: id.into() }
+    }
+
+    fn answer(tag: &str) -> Answer {
+        Answer {
+            identity: Identity {
+                pid: 1,
+                uid: 0,
+                gid: 0,
+                groups: vec![],
+                ns: Namespaces::default(),
+                cgroup: String::new(),
+                exe: tag.into(),
+                exe_sha256: String::new(),
+                pid_ns_chain: vec![],
+                placement: Placement::Host,
+            },
+            measurements: vec![],
+            claims: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_challenges_get_their_own_answers() {
+        let agents = Agents::default();
+        let (mut rx, _guard) = agents.attach(c("a"));
+        let agent = async {
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                seen.push(rx.recv().await.unwrap());
+            }
+            // Answer in reverse order; each must reach its own challenger.
+            for e in seen.iter().rev() {
+                assert!(agents.answer(&e.id, answer(e.nonce.as_deref().unwrap())));
+            }
+        };
+        let d = Duration::from_secs(5);
+        let (r1, r2, r3, ()) = tokio::join!(
+            agents.challenge(&c("a"), Some("n1".into()), d),
+            agents.challenge(&c("a"), Some("n2".into()), d),
+            agents.challenge(&c("a"), Some("n3".into()), d),
+            agent
+        );
+        assert_eq!(r1.unwrap().identity.exe, "n1");
+        assert_eq!(r2.unwrap().identity.exe, "n2");
+        assert_eq!(r3.unwrap().identity.exe, "n3");
+    }
+
+    #[tokio::test]
+    async fn no_agent_gone_and_timeout_are_distinct() {
+        let agents = Agents::default();
+        let d = Duration::from_millis(200);
+        assert_eq!(agents.challenge(&c("a"), Some("n".into()), d).await.unwrap_err(), ChallengeError::NoAgent);
+
+        let (_rx, guard) = agents.attach(c("a"));
+        assert_eq!(agents.challenge(&c("a"), Some("n".into()), d).await.unwrap_err(), ChallengeError::Timeout);
+
+        // The agent goes away while a challenge waits: the error comes at once, not at the deadline.
+        let started = std::time::Instant::now();
+        let (r, ()) = tokio::join!(agents.challenge(&c("a"), Some("n".into()), Duration::from_secs(30)), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(guard);
+        });
+        assert_eq!(r.unwrap_err(), ChallengeError::Gone);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!agents.has(&c("a")));
+    }
+
+    #[tokio::test]
+    async fn a_reconnect_replaces_the_old_agent_and_the_old_guard_is_harmless() {
+        let agents = Agents::default();
+        let (_rx1, g1) = agents.attach(c("a"));
+        let (_rx2, _g2) = agents.attach(c("a"));
+        drop(g1);
+        assert!(agents.has(&c("a")), "dropping the replaced agent's guard keeps the new one");
+    }
+}

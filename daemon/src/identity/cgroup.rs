@@ -1,0 +1,231 @@
+//! The identity table: which container a cgroup path belongs to.
+//!
+//! Each pattern names one runtime's layout; the table is searched from the root of the path
+//! outwards and the **outermost** match wins, so a workload that creates cgroups named like
+//! another container below its own (cgroup namespaces make that easy) cannot steer the result.
+//! On cgroup v1 every hierarchy line is read; lines that name different containers make the
+//! caller ambiguous and it is refused.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Container runtimes rasd recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// Docker (moby), cgroupfs or systemd driver.
+    Docker,
+    /// Podman / libpod.
+    Podman,
+    /// containerd, including CRI (kubepods) and nerdctl.
+    Containerd,
+    /// CRI-O.
+    Crio,
+}
+
+impl Runtime {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Docker => "docker",
+            Runtime::Podman => "podman",
+            Runtime::Containerd => "containerd",
+            Runtime::Crio => "crio",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Runtime::Docker, Runtime::Podman, Runtime::Containerd, Runtime::Crio].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A container as the kernel's cgroup path names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContainerRef {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// Full 64-hex-digit container id.
+    pub id: String,
+}
+
+impl fmt::Display for ContainerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.runtime, &self.id[..12.min(self.id.len())])
+    }
+}
+
+/// What the cgroup file says about a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// In no container.
+    Host,
+    /// In one container.
+    Container(ContainerRef),
+    /// cgroup v1 hierarchies disagree about the container.
+    Ambiguous,
+}
+
+fn is_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `<prefix><64 hex><suffix>` → the id.
+fn wrapped<'a>(c: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
+    c.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)).filter(|id| is_id(id))
+}
+
+/// The pattern table. Each entry looks at one path component (and the one before it) and
+/// names the runtime and id when the component is a container's scope.
+type Pattern = fn(prev: Option<&str>, c: &str) -> Option<(Runtime, String)>;
+
+const PATTERNS: &[(&str, Pattern)] = &[
+    // systemd driver: /system.slice/docker-<id>.scope
+    ("docker systemd", |_, c| wrapped(c, "docker-", ".scope").map(|id| (Runtime::Docker, id.into()))),
+    // cgroupfs driver: /docker/<id>
+    ("docker cgroupfs", |p, c| (p == Some("docker") && is_id(c)).then(|| (Runtime::Docker, c.into()))),
+    // podman: /machine.slice/libpod-<id>.scope, user sessions, and cgroupfs /libpod_parent/libpod-<id>
+    ("podman", |_, c| {
+        wrapped(c, "libpod-", ".scope").or_else(|| wrapped(c, "libpod-", "")).map(|id| (Runtime::Podman, id.into()))
+    }),
+    // containerd CRI, systemd driver: .../cri-containerd-<id>.scope
+    ("containerd cri", |_, c| wrapped(c, "cri-containerd-", ".scope").map(|id| (Runtime::Containerd, id.into()))),
+    // nerdctl with systemd: nerdctl-<id>.scope
+    ("nerdctl", |_, c| wrapped(c, "nerdctl-", ".scope").map(|id| (Runtime::Containerd, id.into()))),
+    // CRI-O: crio-<id>.scope (systemd) or crio-<id> (cgroupfs)
+    ("cri-o", |_, c| {
+        wrapped(c, "crio-", ".scope").or_else(|| wrapped(c, "crio-", "")).map(|id| (Runtime::Crio, id.into()))
+    }),
+    // kubepods with cgroupfs: /kubepods/<qos>/pod<uid>/<id> — containerd's layout
+    ("kubepods cgroupfs", |p, c| {
+        (p.is_some_and(|p| p.starts_with("pod")) && is_id(c)).then(|| (Runtime::Containerd, c.into()))
+    }),
+];
+
+/// The container a single cgroup path names, by the outermost matching component.
+pub fn container_of_path(path: &str) -> Option<ContainerRef> {
+    let mut prev = None;
+    for c in path.split('/').filter(|c| !c.is_empty()) {
+        for (_, pattern) in PATTERNS {
+            if let Some((runtime, id)) = pattern(prev, c) {
+                return Some(ContainerRef { runtime, id });
+            }
+        }
+        prev = Some(c);
+    }
+    None
+}
+
+/// Where a process is, from the whole text of `/proc/<pid>/cgroup`.
+pub fn placement(cgroup_file: &str) -> Placement {
+    let mut found: Option<ContainerRef> = None;
+    for line in cgroup_file.lines() {
+        // hierarchy-id:controllers:path — the path may itself contain ':'.
+        let Some(path) = line.splitn(3, ':').nth(2) else { continue };
+        if let Some(c) = container_of_path(path) {
+            match &found {
+                Some(f) if *f != c => return Placement::Ambiguous,
+                _ => found = Some(c),
+            }
+        }
+    }
+    found.map_or(Placement::Host, Placement::Container)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "3f4e1a6b2c9d8e7f3f4e1a6b2c9d8e7f3f4e1a6b2c9d8e7f3f4e1a6b2c9d8e7f";
+    const B: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn c(runtime: Runtime, id: &str) -> Placement {
+        Placement::Container(ContainerRef { runtime, id: id.into() })
+    }
+
+    #[test]
+    fn docker_cgroupfs_v1() {
+        let f = format!("12:pids:/docker/{A}\n11:memory:/docker/{A}\n1:name=systemd:/docker/{A}\n0::/\n");
+        assert_eq!(placement(&f), c(Runtime::Docker, A));
+    }
+
+    #[test]
+    fn docker_cgroupfs_v2() {
+        assert_eq!(placement(&format!("0::/docker/{A}\n")), c(Runtime::Docker, A));
+    }
+
+    #[test]
+    fn docker_systemd_v1_and_v2() {
+        assert_eq!(placement(&format!("0::/system.slice/docker-{A}.scope\n")), c(Runtime::Docker, A));
+        let v1 = format!("4:memory:/system.slice/docker-{A}.scope\n1:name=systemd:/system.slice/docker-{A}.scope\n");
+        assert_eq!(placement(&v1), c(Runtime::Docker, A));
+    }
+
+    #[test]
+    fn podman_variants() {
+        assert_eq!(placement(&format!("0::/machine.slice/libpod-{A}.scope\n")), c(Runtime::Podman, A));
+        let rootless =
+            format!("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{A}.scope/container\n");
+        assert_eq!(placement(&rootless), c(Runtime::Podman, A));
+        assert_eq!(placement(&format!("0::/libpod_parent/libpod-{A}\n")), c(Runtime::Podman, A));
+        // conmon runs beside the container and is not in it.
+        assert_eq!(placement(&format!("0::/machine.slice/libpod-conmon-{A}.scope\n")), Placement::Host);
+    }
+
+    #[test]
+    fn containerd_cri_and_nerdctl() {
+        let sd = format!(
+            "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_7182_93a4_b5c6d7e8f901.slice/cri-containerd-{A}.scope\n"
+        );
+        assert_eq!(placement(&sd), c(Runtime::Containerd, A));
+        let fs = format!("11:pids:/kubepods/besteffort/pod1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901/{A}\n");
+        assert_eq!(placement(&fs), c(Runtime::Containerd, A));
+        let guaranteed = format!("0::/kubepods/pod1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901/{A}\n");
+        assert_eq!(placement(&guaranteed), c(Runtime::Containerd, A));
+        assert_eq!(placement(&format!("0::/system.slice/nerdctl-{A}.scope\n")), c(Runtime::Containerd, A));
+    }
+
+    #[test]
+    fn crio_variants() {
+        let sd = format!(
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1b2c3d4e_5f60.slice/crio-{A}.scope\n"
+        );
+        assert_eq!(placement(&sd), c(Runtime::Crio, A));
+        assert_eq!(placement(&format!("0::/kubepods/besteffort/pod1b2c3d4e/crio-{A}\n")), c(Runtime::Crio, A));
+        assert_eq!(placement(&format!("0::/kubepods.slice/crio-conmon-{A}.scope\n")), Placement::Host);
+    }
+
+    #[test]
+    fn host_processes() {
+        for f in ["0::/\n", "0::/user.slice/user-0.slice/session-1.scope\n", "0::/system.slice/docker.service\n", ""] {
+            assert_eq!(placement(f), Placement::Host, "{f:?}");
+        }
+        // Short or upper-case ids are not container ids.
+        assert_eq!(placement("0::/docker/abc123\n"), Placement::Host);
+        assert_eq!(placement(&format!("0::/docker/{}\n", A.to_uppercase())), Placement::Host);
+    }
+
+    #[test]
+    fn outermost_scope_wins_over_names_chosen_inside() {
+        // A workload in A makes a cgroup named like B below its own.
+        assert_eq!(placement(&format!("0::/docker/{A}/docker/{B}\n")), c(Runtime::Docker, A));
+        assert_eq!(placement(&format!("0::/system.slice/docker-{A}.scope/docker-{B}.scope\n")), c(Runtime::Docker, A));
+        assert_eq!(placement(&format!("0::/docker/{A}/kubepods/podx/{B}\n")), c(Runtime::Docker, A));
+    }
+
+    #[test]
+    fn disagreeing_v1_hierarchies_are_ambiguous() {
+        let f = format!("12:pids:/docker/{A}\n4:memory:/docker/{B}\n");
+        assert_eq!(placement(&f), Placement::Ambiguous);
+        // Moved into A in one hierarchy only: it names A (the pid-namespace check decides).
+        let partial = format!("12:pids:/docker/{A}\n4:memory:/\n");
+        assert_eq!(placement(&partial), c(Runtime::Docker, A));
+    }
+}

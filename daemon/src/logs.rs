@@ -1,0 +1,137 @@
+//! Runtime measurement logs on disk: one append-only JSON-lines file per subject in
+//! `<state>/runtime-log/`. An entry is fsynced before `ExtendMeasurement` replies, so an
+//! acknowledged event survives `kill -9`; a torn last line (never acknowledged) is dropped at
+//! load.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ras_evidence::runtime_log::{extend, LogEntry, RuntimeLog, MAX_ENTRIES};
+use thiserror::Error;
+
+use crate::state::ensure_dir;
+
+/// An extend failure.
+#[derive(Debug, Error)]
+pub enum LogError {
+    /// The subject's log is full.
+    #[error("runtime log is full ({MAX_ENTRIES} entries)")]
+    Full,
+    /// The log could not be written durably.
+    #[error("runtime log {0}")]
+    Io(String, #[source] io::Error),
+}
+
+struct Log {
+    file: File,
+    entries: Vec<LogEntry>,
+    chain: [u8; 32],
+}
+
+/// Every subject's log.
+pub struct Logs {
+    dir: PathBuf,
+    open: Mutex<HashMap<String, Log>>,
+}
+
+impl Logs {
+    /// Logs under `<state>/runtime-log`.
+    pub fn new(state_dir: &Path) -> io::Result<Self> {
+        let dir = state_dir.join("runtime-log");
+        ensure_dir(&dir, 0o700)?;
+        Ok(Logs { dir, open: Mutex::new(HashMap::new()) })
+    }
+
+    fn load<'a>(&self, open: &'a mut HashMap<String, Log>, subject: &str) -> Result<&'a mut Log, LogError> {
+        if !open.contains_key(subject) {
+            let path = self.dir.join(format!("{subject}.jsonl"));
+            let err = |e| LogError::Io(path.display().to_string(), e);
+            let file = OpenOptions::new().create(true).read(true).append(true).mode(0o600).open(&path).map_err(err)?;
+            let mut entries = Vec::new();
+            let mut chain = [0u8; 32];
+            let mut good_len = 0u64;
+            for line in io::BufReader::new(&file).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<LogEntry>(&line) {
+                    Ok(e) if e.seq == entries.len() as u64 => {
+                        chain = extend(&chain, &e);
+                        entries.push(e);
+                        good_len += line.len() as u64 + 1;
+                    }
+                    _ => break,
+                }
+            }
+            // Drop a torn tail so the next append starts on a clean line.
+            file.set_len(good_len).map_err(err)?;
+            open.insert(subject.to_string(), Log { file, entries, chain });
+        }
+        Ok(open.get_mut(subject).expect("inserted above"))
+    }
+
+    /// Appends an event to `subject`'s log, durably. Returns (seq, chain hex). Blocking.
+    pub fn extend(
+        &self,
+        subject: &str,
+        domain: &str,
+        operation: &str,
+        content: &str,
+    ) -> Result<(u64, String), LogError> {
+        let mut open = self.open.lock().expect("logs lock");
+        let log = self.load(&mut open, subject)?;
+        if log.entries.len() >= MAX_ENTRIES {
+            return Err(LogError::Full);
+        }
+        let entry = LogEntry {
+            seq: log.entries.len() as u64,
+            time: crate::unix_now(),
+            domain: domain.into(),
+            operation: operation.into(),
+            content: content.into(),
+        };
+        let mut line = serde_json::to_vec(&entry).expect("entry serializes");
+        line.push(b'\n');
+        let err = |e| LogError::Io(subject.to_string(), e);
+        log.file.write_all(&line).map_err(err)?;
+        log.file.sync_data().map_err(err)?;
+        log.chain = extend(&log.chain, &entry);
+        log.entries.push(entry);
+        Ok((log.entries.len() as u64 - 1, hex::encode(log.chain)))
+    }
+
+    /// The log as evidence carries it; `None` when it has no entries. Blocking.
+    pub fn snapshot(&self, subject: &str) -> Result<Option<RuntimeLog>, LogError> {
+        let mut open = self.open.lock().expect("logs lock");
+        let log = self.load(&mut open, subject)?;
+        Ok((!log.entries.is_empty())
+            .then(|| RuntimeLog { chain: hex::encode(log.chain), entries: log.entries.clone() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survives_reopen_and_drops_a_torn_tail() {
+        let d = tempfile::tempdir().unwrap();
+        let logs = Logs::new(d.path()).unwrap();
+        logs.extend("host", "app", "load", "a").unwrap();
+        let (seq, chain) = logs.extend("host", "app", "load", "b").unwrap();
+        assert_eq!(seq, 1);
+        drop(logs);
+        let path = d.path().join("runtime-log/host.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"seq\":2,\"ti").unwrap();
+        let logs = Logs::new(d.path()).unwrap();
+        let snap = logs.snapshot("host").unwrap().unwrap();
+        assert_eq!(snap.entries.len(), 2);
+        assert_eq!(snap.chain, chain);
+        snap.replay().unwrap();
+        assert_eq!(logs.extend("host", "app", "load", "c").unwrap().0, 2);
+        assert!(logs.snapshot("other").unwrap().is_none());
+    }
+}
