@@ -118,6 +118,9 @@ pub struct AgentArgs {
     /// JSON file of claims the workload reports about itself, sent with every answer.
     #[arg(long, value_name = "FILE")]
     pub claims: Option<PathBuf>,
+    /// Assert which container this is; rasd refuses the agent if the kernel says otherwise.
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
     /// Longest wait between reconnection attempts, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 5000)]
     pub max_backoff: u64,
@@ -143,6 +146,9 @@ pub struct EvidenceArgs {
     /// Write the evidence to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Assert which container this is; rasd refuses if the kernel says otherwise.
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
 }
 
 /// `rasctl verify`

@@ -214,10 +214,11 @@ mod tests {
             }
         };
         let d = Duration::from_secs(5);
+        let a = c("a");
         let (r1, r2, r3, ()) = tokio::join!(
-            agents.challenge(&c("a"), Some("n1".into()), d),
-            agents.challenge(&c("a"), Some("n2".into()), d),
-            agents.challenge(&c("a"), Some("n3".into()), d),
+            agents.challenge(&a, Some("n1".into()), d),
+            agents.challenge(&a, Some("n2".into()), d),
+            agents.challenge(&a, Some("n3".into()), d),
             agent
         );
         assert_eq!(r1.unwrap().identity.exe, "n1");
@@ -236,7 +237,8 @@ mod tests {
 
         // The agent goes away while a challenge waits: the error comes at once, not at the deadline.
         let started = std::time::Instant::now();
-        let (r, ()) = tokio::join!(agents.challenge(&c("a"), Some("n".into()), Duration::from_secs(30)), async {
+        let a = c("a");
+        let (r, ()) = tokio::join!(agents.challenge(&a, Some("n".into()), Duration::from_secs(30)), async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             drop(guard);
         });

@@ -37,7 +37,7 @@ pub fn run(socket: &Path, a: AgentArgs) -> Result<(), Failure> {
     let max_backoff = Duration::from_millis(a.max_backoff.max(100));
     runtime()?.block_on(async {
         tokio::select! {
-            () = serve_forever(socket, claims.as_ref(), max_backoff) => Ok(()),
+            () = serve_forever(socket, a.container.as_deref(), claims.as_ref(), max_backoff) => Ok(()),
             _ = tokio::signal::ctrl_c() => Ok(()),
             _ = sigterm() => Ok(()),
         }
@@ -53,10 +53,10 @@ async fn sigterm() {
     }
 }
 
-async fn serve_forever(socket: &Path, claims: Option<&Value>, max_backoff: Duration) {
+async fn serve_forever(socket: &Path, container: Option<&str>, claims: Option<&Value>, max_backoff: Duration) {
     let mut backoff = MIN_BACKOFF;
     loop {
-        match session(socket, claims, &mut backoff).await {
+        match session(socket, container, claims, &mut backoff).await {
             Ok(()) => eprintln!("rasctl agent: rasd closed the stream; reconnecting"),
             Err(e) => eprintln!("rasctl agent: {e:#}; retrying in {} ms", backoff.as_millis()),
         }
@@ -66,10 +66,19 @@ async fn serve_forever(socket: &Path, claims: Option<&Value>, max_backoff: Durat
 }
 
 /// One connection's life: Serve, then answer events until the stream ends.
-async fn session(socket: &Path, claims: Option<&Value>, backoff: &mut Duration) -> anyhow::Result<()> {
+async fn session(
+    socket: &Path,
+    container: Option<&str>,
+    claims: Option<&Value>,
+    backoff: &mut Duration,
+) -> anyhow::Result<()> {
     let stream = UnixStream::connect(socket).await.with_context(|| format!("connect to {}", socket.display()))?;
     let mut serve = Client::new(stream);
-    let mut req = Request::new(method::AGENT_SERVE, json!({}));
+    let params = match container {
+        Some(c) => json!({ "container": c }),
+        None => json!({}),
+    };
+    let mut req = Request::new(method::AGENT_SERVE, params);
     req.more = true;
     let ready = event(serve.send(&req).await?)?;
     eprintln!("rasctl agent: ready; rasd says this is container {}", ready.id);

@@ -26,7 +26,11 @@ pub fn run(socket: &std::path::Path, json: bool, a: EvidenceArgs) -> Result<(), 
         Some(n) => n,
         None => fresh_nonce()?,
     };
-    let reply: EvidenceReply = runtime()?.block_on(call(socket, method::GET_EVIDENCE, json!({ "nonce": nonce })))?;
+    let mut params = json!({ "nonce": nonce });
+    if let Some(c) = &a.container {
+        params["container"] = json!(c);
+    }
+    let reply: EvidenceReply = runtime()?.block_on(call(socket, method::GET_EVIDENCE, params))?;
     if json {
         print_json(&json!({ "nonce": nonce, "evidence": reply.evidence }));
         return Ok(());
