@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod docker;
+pub mod fake;
+
 /// The directory holding the built binaries (`target/<profile>`), from this test's own path.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe path");
@@ -174,6 +177,55 @@ impl Rasd {
         let out = self.rasctl(&["evidence", "--nonce", nonce, "--out", p.to_str().expect("utf-8")]);
         assert_eq!(out.status.code(), Some(0), "evidence: {}", text(&out.stderr));
         p
+    }
+}
+
+impl Rasd {
+    /// The container socket.
+    pub fn container_socket(&self) -> PathBuf {
+        self.runtime_dir().join("container/rasd.sock")
+    }
+
+    /// Registrations, as `rasctl container list --json` reports them.
+    pub fn containers(&self) -> Vec<Value> {
+        let out = self.rasctl(&["--json", "container", "list"]);
+        assert_eq!(out.status.code(), Some(0), "container list: {}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("list is JSON");
+        v["containers"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Registers a container, asserting success.
+    pub fn add_container(&self, id: &str) {
+        let out = self.rasctl(&["container", "add", id, "--type", "docker"]);
+        assert_eq!(out.status.code(), Some(0), "container add: {}\n{}", text(&out.stderr), self.log());
+    }
+
+    /// Waits until `id`'s agent is connected.
+    pub fn wait_agent(&self, id: &str) {
+        wait_for(Duration::from_secs(30), || self.containers().iter().any(|c| c["id"] == id && c["agent"] == true))
+            .unwrap_or_else(|| panic!("agent of {id} did not connect; rasd log:\n{}", self.log()));
+    }
+
+    /// `rasctl attest` through the host socket, with the sim trust anchor.
+    pub fn attest(&self, extra: &[&str]) -> Output {
+        let trust = self.trust_anchor();
+        let connect = format!("unix:{}", self.socket().display());
+        let base = ["attest", "--connect", &connect, "--trust", trust.to_str().expect("utf-8"), "--allow-sim"];
+        rasctl(&[&base[..], extra].concat())
+    }
+}
+
+/// Polls `cond` every 50 ms until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return Some(());
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -2,6 +2,9 @@
 //! Each test starts its own rasd on temp paths; nothing touches /run/ras or /var/lib/ras.
 
 mod ca;
+mod containers;
 mod host;
+mod identity;
+mod measure;
 mod oracle;
 mod protocol;

@@ -1,0 +1,46 @@
+//! Runtime measurement logs end to end: ExtendMeasurement is durable before it replies
+//! (survives kill -9), and evidence carries the chain that the verifier replays.
+
+use ras_tests::{nonce, text, Rasd};
+
+#[test]
+fn extended_events_survive_kill_9_and_replay_in_evidence() {
+    let mut r = Rasd::start(&[]);
+    for (i, content) in ["sha256:aaaa", "sha256:bbbb"].iter().enumerate() {
+        let out =
+            r.rasctl(&["--json", "measure", "extend", "--domain", "app", "--operation", "load", "--content", content]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["seq"], i);
+    }
+    // No graceful shutdown: the entries must already be on disk.
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(r.pid() as i32), nix::sys::signal::Signal::SIGKILL);
+    r.restart();
+    let n = nonce();
+    let ev = r.evidence(&n, "ev.jws");
+    let trust = r.trust_anchor();
+    let out = r.rasctl(&[
+        "--json",
+        "verify",
+        ev.to_str().unwrap(),
+        "--nonce",
+        &n,
+        "--trust",
+        trust.to_str().unwrap(),
+        "--allow-sim",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "pass", "{v}");
+    let log = &v["claims"]["ras"]["runtime_log"];
+    assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
+    assert_eq!(log["entries"][1]["content"], "sha256:bbbb");
+}
+
+#[test]
+fn oversized_measurement_fields_are_refused() {
+    let r = Rasd::start(&[]);
+    let big = "x".repeat(5000);
+    let out = r.rasctl(&["measure", "extend", "--domain", "app", "--operation", "load", "--content", &big]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("InvalidParameter"), "{}", text(&out.stderr));
+}
