@@ -135,6 +135,16 @@ pub struct BenchArgs {
     /// Unmeasured calls first.
     #[arg(long, default_value_t = 50)]
     pub warmup: u64,
+    /// Measure remote challenges (io.ras.Remote.Challenge) at tcp:HOST:PORT or unix:PATH
+    /// instead of local GetEvidence on --socket.
+    #[arg(long, value_name = "TARGET")]
+    pub connect: Option<String>,
+    /// Challenge this container (through its agent) instead of the host; needs --connect.
+    #[arg(long, value_name = "ID", requires = "connect")]
+    pub container: Option<String>,
+    /// Runtime of --container.
+    #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
+    pub runtime: String,
 }
 
 /// `rasctl evidence`
