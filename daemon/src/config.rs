@@ -51,9 +51,12 @@ pub struct Args {
     /// Where logs go.
     #[arg(long, value_enum)]
     pub log: Option<LogTarget>,
-    /// Group whose members may call io.ras.Admin, besides root (default: ras, if it exists).
+    /// Group whose members may call io.ras.Admin, besides root (default: none, root only).
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
+    /// Group that owns the host socket: its members may connect (default: ras, if it exists).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
     /// Largest accepted message, in bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_message_size: Option<usize>,
@@ -92,6 +95,7 @@ pub struct FileConfig {
     tee: Option<TeeKind>,
     log: Option<LogTarget>,
     admin_group: Option<String>,
+    socket_group: Option<String>,
     max_message_size: Option<usize>,
     max_connections: Option<usize>,
     auto_register: Option<bool>,
@@ -118,8 +122,10 @@ pub struct Config {
     pub tee: TeeKind,
     /// Log target.
     pub log: LogTarget,
-    /// Admin group name, if configured or the default exists.
+    /// Admin group name, if configured.
     pub admin_group: Option<String>,
+    /// Host socket group name.
+    pub socket_group: Option<String>,
     /// Message bound.
     pub max_message_size: usize,
     /// Connection bound per socket.
@@ -155,7 +161,8 @@ impl Config {
             state_dir: args.state_dir.or(file.state_dir).unwrap_or_else(|| "/var/lib/ras".into()),
             tee: args.tee.or(file.tee).unwrap_or(TeeKind::Sim),
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
-            admin_group: args.admin_group.or(file.admin_group).or_else(|| Some("ras".into())),
+            admin_group: args.admin_group.or(file.admin_group),
+            socket_group: args.socket_group.or(file.socket_group).or_else(|| Some("ras".into())),
             max_message_size: args.max_message_size.or(file.max_message_size).unwrap_or(ras_proto::DEFAULT_MAX_MESSAGE),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(1024),
             auto_register: args.auto_register || file.auto_register.unwrap_or(false),

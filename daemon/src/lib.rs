@@ -78,6 +78,8 @@ pub struct Daemon {
     pub exe_cache: ExeCache,
     /// Group allowed to administer, besides root.
     pub admin_gid: Option<u32>,
+    /// Group that owns the host socket.
+    pub socket_gid: Option<u32>,
     /// Group allowed to send remote challenges, besides admins.
     pub remote_gid: Option<u32>,
     /// Registered containers.
@@ -105,6 +107,7 @@ impl Daemon {
             |g: Option<&str>| g.and_then(|g| nix::unistd::Group::from_name(g).ok().flatten()).map(|g| g.gid.as_raw());
         let admin_gid = gid_of(config.admin_group.as_deref());
         let remote_gid = gid_of(config.remote_group.as_deref());
+        let socket_gid = gid_of(config.socket_group.as_deref());
         let registry = Registry::open(&config.state_dir).context("load container registrations")?;
         let logs = Logs::new(&config.state_dir).context("open runtime logs")?;
         Ok(Daemon {
@@ -114,6 +117,7 @@ impl Daemon {
             exe_cache: ExeCache::default(),
             admin_gid,
             remote_gid,
+            socket_gid,
             registry,
             agents: Agents::default(),
             logs,

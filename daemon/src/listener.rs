@@ -81,7 +81,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("create {}", config.runtime_dir.display()))?;
     let daemon = Arc::new(Daemon::open(config)?);
     let host_path: PathBuf = daemon.config.host_socket();
-    let host = bind(&host_path, 0o660, daemon.admin_gid)?;
+    let host = bind(&host_path, 0o660, daemon.socket_gid)?;
     info!(
         socket = %host_path.display(),
         tee = daemon.tee.kind(),

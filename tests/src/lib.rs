@@ -215,6 +215,81 @@ impl Rasd {
     }
 }
 
+/// A ras-bridge in front of a [`Rasd`], listening on an ephemeral loopback port. As root it
+/// runs as uid/gid 65534 (unprivileged, as in production), and the rasd it fronts must let
+/// that uid connect and challenge (see [`Bridge::RASD_FLAGS`]). Killed on drop.
+pub struct Bridge {
+    child: Option<Child>,
+    log: PathBuf,
+    /// `127.0.0.1:<port>`
+    pub addr: String,
+}
+
+impl Bridge {
+    /// Flags rasd needs so that an unprivileged bridge may connect and send challenges.
+    pub const RASD_FLAGS: &'static [&'static str] = &["--socket-group", "nogroup", "--remote-uid", "65534"];
+
+    /// Starts a bridge for `rasd` with `extra` flags.
+    pub fn start(rasd: &Rasd, extra: &[&str]) -> Bridge {
+        let log = rasd.path(&format!("bridge-{}.log", &nonce()[16..]));
+        let file = std::fs::File::create(&log).expect("bridge log");
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"]).arg(bin("ras-bridge"));
+            c
+        } else {
+            Command::new(bin("ras-bridge"))
+        };
+        // The socket directory must be searchable by the bridge's uid.
+        let _ = std::fs::set_permissions(rasd.dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755));
+        let child = cmd
+            .args(["--listen", "tcp:127.0.0.1:0", "--daemon", rasd.socket().to_str().expect("utf-8")])
+            .args(extra)
+            .env("RAS_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn ras-bridge");
+        let mut b = Bridge { child: Some(child), log, addr: String::new() };
+        let found = wait_for(Duration::from_secs(20), || {
+            let text = b.log();
+            match text.lines().find_map(|l| l.split("listen=tcp:").nth(1)) {
+                Some(rest) => {
+                    b.addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    true
+                }
+                None => false,
+            }
+        });
+        found.unwrap_or_else(|| panic!("ras-bridge did not start:\n{}", b.log()));
+        b
+    }
+
+    /// The bridge's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// `tcp:ADDR` for rasctl.
+    pub fn target(&self) -> String {
+        format!("tcp:{}", self.addr)
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.
 pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<()> {
     let deadline = Instant::now() + timeout;

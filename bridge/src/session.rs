@@ -1,0 +1,131 @@
+//! One remote connection, generic over the stream type so that TCP, vsock and the tests'
+//! unix sockets share every line. Each message must arrive whole within the idle timeout;
+//! each forwarded call must finish within the request timeout. Anything but
+//! `io.ras.Remote.Challenge` and `org.varlink.service` gets an exact error, and the
+//! connection stays open.
+
+use ras_proto::api::{method, ChallengeParams, DescriptionParams, NoParams, ServiceInfo};
+use ras_proto::codec::FrameError;
+use ras_proto::stream::{write_message, MessageReader};
+use ras_proto::{idl, ProtoError, Reply, Request, VarlinkError};
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::config::Config;
+use crate::listener::Source;
+use crate::upstream::Upstream;
+
+/// What the bridge serves.
+pub const INTERFACES: &[&str] = &["org.varlink.service", "io.ras.Protocol", "io.ras.Remote"];
+
+/// Serves one remote connection to its end.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, source: Source, cfg: &Config) {
+    let span = info_span!("remote", peer = %source);
+    serve_inner(stream, source, cfg).instrument(span).await
+}
+
+async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(stream: S, source: Source, cfg: &Config) {
+    let mut reader = MessageReader::new(stream, cfg.max_message_size);
+    let mut upstream = Upstream::default();
+    loop {
+        let msg = match tokio::time::timeout(cfg.idle_timeout, reader.next_message()).await {
+            Err(_) => {
+                debug!("no whole message within the idle timeout; closing");
+                return;
+            }
+            Ok(m) => m,
+        };
+        let (reply, oneway) = match msg {
+            Ok(None) => return,
+            Ok(Some(frame)) => match Request::from_frame(&frame) {
+                Ok(req) => (route(&req, source, cfg, &mut upstream).await, req.oneway),
+                Err(_) => (Err(VarlinkError::malformed_message("not a varlink call")), false),
+            },
+            Err(ProtoError::Frame(FrameError::TooLarge { limit })) => {
+                warn!(limit, "oversized message dropped");
+                (Err(VarlinkError::message_too_large(limit)), false)
+            }
+            Err(e) => {
+                debug!(cause = %e, "connection ends");
+                return;
+            }
+        };
+        if oneway {
+            continue;
+        }
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => Reply::from_error(&e),
+        };
+        let bytes = reply.to_json();
+        let write = write_message(reader.get_mut(), &bytes);
+        // A peer that does not read its replies does not hold the task forever.
+        match tokio::time::timeout(cfg.idle_timeout, write).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+    }
+}
+
+/// Answers locally, forwards, or refuses.
+async fn route(req: &Request, source: Source, cfg: &Config, upstream: &mut Upstream) -> Result<Reply, VarlinkError> {
+    let Some((interface, member)) = req.interface_and_member() else {
+        return Err(VarlinkError::interface_not_found(&req.method));
+    };
+    if !INTERFACES.contains(&interface) {
+        debug!(method = %req.method, "interface not served remotely");
+        return Err(VarlinkError::interface_not_found(interface));
+    }
+    match req.method.as_str() {
+        method::SERVICE_GET_INFO => {
+            req.params::<NoParams>()?;
+            let info = ServiceInfo {
+                vendor: "ras".into(),
+                product: "ras-bridge".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                url: "https://ras.invalid/".into(),
+                interfaces: INTERFACES.iter().map(|s| s.to_string()).collect(),
+            };
+            Ok(Reply::ok(serde_json::to_value(info).expect("serializes")))
+        }
+        method::SERVICE_GET_DESCRIPTION => {
+            let p: DescriptionParams = req.params()?;
+            match idl::description(&p.interface).filter(|_| INTERFACES.contains(&p.interface.as_str())) {
+                Some(d) => Ok(Reply::ok(json!({ "description": d }))),
+                None => Err(VarlinkError::interface_not_found(&p.interface)),
+            }
+        }
+        method::CHALLENGE => {
+            let mut p: ChallengeParams = req.params()?;
+            // The bridge, not the peer, says where the call came from.
+            p.peer = Some(source.to_string());
+            let fwd = Request::new(method::CHALLENGE, serde_json::to_value(&p).expect("serializes"));
+            let target =
+                p.container.as_ref().map(|c| format!("{}:{}", c.runtime, c.id)).unwrap_or_else(|| "host".into());
+            forward(&fwd, cfg, upstream, &target).await
+        }
+        _ => {
+            debug!(member, "method not served remotely");
+            Err(VarlinkError::method_not_found(&req.method))
+        }
+    }
+}
+
+async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &str) -> Result<Reply, VarlinkError> {
+    let call = upstream.call(&cfg.daemon, req);
+    match tokio::time::timeout(cfg.request_timeout, call).await {
+        Err(_) => Err(VarlinkError::new(
+            "io.ras.Remote.RequestTimeout",
+            json!({ "timeout_ms": cfg.request_timeout.as_millis() as u64 }),
+        )),
+        Ok(Err(e)) => {
+            warn!(cause = %e, "rasd unreachable");
+            Err(VarlinkError::new("io.ras.Remote.Unavailable", json!({ "reason": "rasd is not reachable" })))
+        }
+        Ok(Ok(reply)) => {
+            info!(target, outcome = reply.error.as_deref().unwrap_or("ok"), "challenge forwarded");
+            Ok(reply)
+        }
+    }
+}

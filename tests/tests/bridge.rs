@@ -1,0 +1,257 @@
+//! ras-bridge over real TCP loopback: remote host and container attestation, the refusals a
+//! verifier must make, the methods the bridge must not serve, hostile remote input, and a
+//! rasd restart under a running bridge.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use ras_tests::docker::{self, Container};
+use ras_tests::{nonce, text, Bridge, Rasd};
+use serde_json::json;
+
+fn attest(b: &Bridge, trust: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let target = b.target();
+    let base = ["attest", "--connect", target.as_str(), "--trust", trust.to_str().unwrap(), "--allow-sim"];
+    ras_tests::rasctl(&[&base[..], extra].concat())
+}
+
+/// A raw varlink client over TCP.
+struct Tcp(TcpStream);
+
+impl Tcp {
+    fn connect(addr: &str) -> Tcp {
+        let s = TcpStream::connect(addr).expect("connect bridge");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Tcp(s)
+    }
+
+    fn send(&mut self, b: &[u8]) {
+        self.0.write_all(b).unwrap();
+    }
+
+    fn recv(&mut self) -> serde_json::Value {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            assert_eq!(self.0.read(&mut byte).unwrap(), 1, "connection closed");
+            if byte[0] == 0 {
+                return serde_json::from_slice(&buf).unwrap();
+            }
+            buf.push(byte[0]);
+        }
+    }
+
+    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let mut m = serde_json::to_vec(&json!({ "method": method, "parameters": params })).unwrap();
+        m.push(0);
+        self.send(&m);
+        self.recv()
+    }
+}
+
+#[test]
+fn host_attestation_over_tcp_and_its_refusals() {
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &[]);
+    let trust = r.trust_anchor();
+    let out = attest(&b, &trust, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), r.log(), b.log());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["claims"]["ras"]["subject"]["kind"], "host");
+
+    // A foreign trust anchor.
+    let other = Rasd::start(&[]);
+    let out = attest(&b, &other.trust_anchor(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("FAIL (chain:"), "{}", text(&out.stdout));
+
+    // A wrong container id and an unknown container.
+    for id in ["not-a-container", &"ab".repeat(32)] {
+        let out = attest(&b, &trust, &["--container", id]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("io.ras.Remote.UnknownContainer"), "{}", text(&out.stderr));
+    }
+    assert!(r.log().contains("peer=\"tcp:127.0.0.1:"), "rasd logs the remote peer the bridge saw");
+}
+
+#[test]
+fn host_evidence_offered_for_a_container_challenge_is_refused() {
+    // A rogue front door that answers every challenge with host evidence for the same nonce.
+    let r = Rasd::start(&[]);
+    let trust = r.trust_anchor();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let sock = r.socket();
+    let rogue = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut remote = Tcp(s);
+        let req = remote.recv();
+        let mut upstream = ras_tests::Raw::connect(&sock);
+        let nonce = req["parameters"]["nonce"].clone();
+        let host = upstream.call("io.ras.Remote.Challenge", json!({ "nonce": nonce }));
+        let mut m = serde_json::to_vec(&host).unwrap();
+        m.push(0);
+        remote.send(&m);
+    });
+    let target = format!("tcp:{addr}");
+    let out = ras_tests::rasctl(&[
+        "--json",
+        "attest",
+        "--connect",
+        &target,
+        "--container",
+        &"cd".repeat(32),
+        "--trust",
+        trust.to_str().unwrap(),
+        "--allow-sim",
+    ]);
+    rogue.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed_check"], "subject", "{v}");
+}
+
+#[test]
+fn admin_and_agent_methods_over_tcp_get_errors_and_the_connection_stays() {
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &[]);
+    let mut c = Tcp::connect(&b.addr);
+    for m in
+        ["io.ras.Admin.GetStatus", "io.ras.Admin.AddContainer", "io.ras.Agent.Serve", "io.ras.Attestation.GetEvidence"]
+    {
+        let v = c.call(m, json!({}));
+        assert_eq!(v["error"], "org.varlink.service.InterfaceNotFound", "{m}: {v}");
+    }
+    let v = c.call("io.ras.Remote.Nope", json!({}));
+    assert_eq!(v["error"], "org.varlink.service.MethodNotFound");
+    let info = c.call("org.varlink.service.GetInfo", json!({}));
+    assert_eq!(info["parameters"]["interfaces"], json!(["org.varlink.service", "io.ras.Protocol", "io.ras.Remote"]));
+    let d = c.call("org.varlink.service.GetInterfaceDescription", json!({"interface": "io.ras.Admin"}));
+    assert_eq!(d["error"], "org.varlink.service.InterfaceNotFound");
+    let v = c.call("io.ras.Remote.Challenge", json!({"nonce": nonce()}));
+    assert!(v["parameters"]["evidence"].is_string(), "{v}");
+    // The bridge sets the peer itself; a peer's own claim is replaced, not believed.
+    let v = c.call("io.ras.Remote.Challenge", json!({"nonce": nonce(), "peer": "spoofed"}));
+    assert!(v["parameters"]["evidence"].is_string(), "{v}");
+    assert!(!r.log().contains("spoofed"), "{}", r.log());
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// A connection from another loopback address (127.0.0.2), so per-source bounds that would
+/// apply to the attacker do not touch the well-behaved client on 127.0.0.1.
+fn from_attacker(addr: &str) -> TcpStream {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(&"127.0.0.2:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    sock.connect(&addr.parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    let s: TcpStream = sock.into();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+#[test]
+fn hostile_remote_input_never_stops_service() {
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &["--idle-timeout", "3", "--max-connections", "700", "--max-per-source", "600"]);
+    let trust = r.trust_anchor();
+    let rss_before = rss_kib(b.pid());
+
+    // An oversized message, then garbage, on one connection: errors, and the connection stays.
+    let mut c = Tcp::connect(&b.addr);
+    let mut big = vec![b' '; 64 * 1024 + 1];
+    big.push(0);
+    c.send(&big);
+    assert_eq!(c.recv()["error"], "io.ras.Protocol.MessageTooLarge");
+    c.send(b"\xff\xfe garbage \x00");
+    assert_eq!(c.recv()["error"], "io.ras.Protocol.MalformedMessage");
+    assert!(c.call("org.varlink.service.GetInfo", json!({}))["parameters"]["product"] == "ras-bridge");
+
+    // 500 idle connections and a slowloris sender.
+    let idle: Vec<TcpStream> = (0..500).map(|_| from_attacker(&b.addr)).collect();
+    let mut slow = TcpStream::connect(&b.addr).unwrap();
+    let slow_writer = std::thread::spawn(move || {
+        for byte in b"{\"method\":\"org.varlink.service.GetInfo\"".iter().cycle().take(100) {
+            if slow.write_all(&[*byte]).is_err() {
+                return true; // the bridge closed it
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    });
+
+    // A well-behaved client is served meanwhile, promptly.
+    let started = Instant::now();
+    let out = attest(&b, &trust, &[]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), b.log());
+    eprintln!("well-behaved client under attack: attest took {took:?}");
+    assert!(took < Duration::from_secs(5), "starved for {took:?}");
+
+    let rss_during = rss_kib(b.pid());
+    eprintln!("bridge RSS: {rss_before} KiB before, {rss_during} KiB with 500 idle connections");
+    assert!(rss_during < 128 * 1024, "bridge memory grew to {rss_during} KiB");
+
+    assert!(slow_writer.join().unwrap(), "the slowloris sender was never cut off");
+    // Idle connections are closed after the idle timeout.
+    let mut first = idle.into_iter().next().unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(first.read(&mut buf).unwrap_or(0), 0, "idle connection still open");
+}
+
+#[test]
+fn per_source_limit_refuses_with_an_error() {
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &["--max-per-source", "2"]);
+    let _a = Tcp::connect(&b.addr);
+    let _b = Tcp::connect(&b.addr);
+    // Let the bridge account for the first two before the third arrives.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = Tcp::connect(&b.addr);
+    let v = third.recv();
+    assert_eq!(v["error"], "io.ras.Remote.Unavailable", "{v}");
+}
+
+#[test]
+fn rasd_restarts_under_a_running_bridge() {
+    let mut r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &[]);
+    let trust = r.trust_anchor();
+    let mut c = Tcp::connect(&b.addr);
+    assert!(c.call("io.ras.Remote.Challenge", json!({"nonce": nonce()}))["parameters"]["evidence"].is_string());
+    r.stop();
+    let v = c.call("io.ras.Remote.Challenge", json!({"nonce": nonce()}));
+    assert_eq!(v["error"], "io.ras.Remote.Unavailable", "{v}");
+    r.restart();
+    // Same bridge process, same connection, and new ones too.
+    let v = c.call("io.ras.Remote.Challenge", json!({"nonce": nonce()}));
+    assert!(v["parameters"]["evidence"].is_string(), "{v}\n{}", b.log());
+    let out = attest(&b, &trust, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn container_attestation_over_tcp() {
+    if !docker::available() {
+        return;
+    }
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &[]);
+    let a = Container::agent(&r, &[]);
+    r.add_container(&a.id);
+    r.wait_agent(&a.id);
+    let trust = r.trust_anchor();
+    let out = attest(&b, &trust, &["--json", "--container", &a.id, "--type", "docker"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["claims"]["ras"]["subject"]["id"], a.id.as_str());
+    // Another container's id never passes for this one.
+    let other = Container::sleeper(&r);
+    r.add_container(&other.id);
+    let out = attest(&b, &trust, &["--container", &other.id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("NoAgent"), "{}", text(&out.stderr));
+}
