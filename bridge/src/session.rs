@@ -129,3 +129,72 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The generic-stream harness: a session over an in-memory duplex stream, in front of a
+    //! fake rasd on a unix socket that echoes what it was sent.
+
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::UnixListener;
+
+    fn cfg(daemon: std::path::PathBuf) -> Config {
+        Config {
+            listen: vec![],
+            daemon,
+            max_connections: 4,
+            max_per_source: 4,
+            idle_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+            max_message_size: 4096,
+        }
+    }
+
+    /// A fake rasd: answers each call with its own parameters.
+    async fn echo_daemon(listener: UnixListener) {
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut r = MessageReader::new(s, 1 << 20);
+                while let Ok(Some(frame)) = r.next_message().await {
+                    let req = Request::from_frame(&frame).unwrap();
+                    let reply = Reply::ok(json!({ "echo": req.parameters }));
+                    write_message(r.get_mut(), &reply.to_json()).await.unwrap();
+                }
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_locally_forwards_challenges_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("rasd.sock");
+        tokio::spawn(echo_daemon(UnixListener::bind(&sock).unwrap()));
+        let cfg = cfg(sock);
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let source = Source::Cid(42, 1024);
+        tokio::spawn(async move { serve(server, source, &cfg).await });
+
+        let mut c = ras_proto::client::Client::new(client);
+        let req = Request::new("io.ras.Admin.GetStatus", json!({}));
+        assert_eq!(c.send(&req).await.unwrap().error.as_deref(), Some("org.varlink.service.InterfaceNotFound"));
+        let req = Request::new("org.varlink.service.GetInfo", json!({}));
+        let info = c.send(&req).await.unwrap();
+        assert_eq!(info.parameters["product"], "ras-bridge");
+        let req = Request::new("io.ras.Remote.Challenge", json!({ "nonce": "0011223344556677", "peer": "lie" }));
+        let echoed = c.send(&req).await.unwrap();
+        assert_eq!(echoed.parameters["echo"]["peer"], "vsock:42:1024", "the bridge sets the peer from the stream");
+        let req = Request::new("io.ras.Remote.Challenge", json!({ "nonce": 5 }));
+        let bad = c.send(&req).await.unwrap();
+        assert_eq!(bad.error.as_deref(), Some("org.varlink.service.InvalidParameter"));
+        assert_eq!(bad.parameters["parameter"], "nonce");
+        // Oversized: an error, and the stream goes on.
+        c.get_mut().write_all(&[b'x'; 5000]).await.unwrap();
+        c.get_mut().write_all(b"\0").await.unwrap();
+        assert_eq!(c.next_reply().await.unwrap().error.as_deref(), Some("io.ras.Protocol.MessageTooLarge"));
+        let req = Request::new("org.varlink.service.GetInfo", json!({}));
+        assert!(c.send(&req).await.unwrap().error.is_none());
+    }
+}

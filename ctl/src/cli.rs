@@ -96,7 +96,8 @@ pub enum MeasureCommand {
 /// `rasctl attest`
 #[derive(Debug, Args)]
 pub struct AttestArgs {
-    /// Where to send the challenge: tcp:HOST:PORT, or unix:PATH (rasd's host socket).
+    /// Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd's host
+    /// socket).
     #[arg(long, value_name = "TARGET")]
     pub connect: String,
     /// Attest this container instead of the host.

@@ -255,3 +255,34 @@ fn container_attestation_over_tcp() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("NoAgent"), "{}", text(&out.stderr));
 }
+
+/// vsock runs only where a `VMADDR_CID_LOCAL` (CID 1) bind works; nothing here ever connects
+/// to any other CID. This machine kind has no vsock loopback, so the test reports a skip
+/// there even in CI: the transport is missing, not an install step. The bridge logic itself
+/// is the same generic code the TCP tests cover.
+#[test]
+fn vsock_local_attestation_when_the_kernel_has_loopback() {
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let port = 20000 + (std::process::id() % 20000);
+    let listen = format!("vsock:1:{port}");
+    let mut child = std::process::Command::new(ras_tests::bin("ras-bridge"))
+        .args(["--listen", &listen, "--daemon", r.socket().to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    if let Some(status) = child.try_wait().unwrap() {
+        let mut err = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+        assert!(!status.success());
+        assert!(err.contains("bind vsock:1:"), "bridge failed for another reason: {err}");
+        eprintln!("\n*** SKIPPED vsock test: no VMADDR_CID_LOCAL transport on this kernel ({}) ***\n", err.trim());
+        return;
+    }
+    let trust = r.trust_anchor();
+    let target = format!("vsock:1:{port}");
+    let out = ras_tests::rasctl(&["attest", "--connect", &target, "--trust", trust.to_str().unwrap(), "--allow-sim"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}

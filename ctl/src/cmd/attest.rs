@@ -28,6 +28,8 @@ pub enum Target {
     Tcp(String),
     /// `unix:PATH`
     Unix(String),
+    /// `vsock:CID:PORT`
+    Vsock(u32, u32),
 }
 
 /// Parses `--connect`.
@@ -39,7 +41,11 @@ pub fn parse_target(s: &str) -> Result<Target, Failure> {
             Ok(Target::Tcp(addr.to_string()))
         }
         Some(("unix", path)) if !path.is_empty() => Ok(Target::Unix(path.to_string())),
-        _ => Err(usage(anyhow!("--connect must be tcp:HOST:PORT or unix:PATH, got {s:?}"))),
+        Some(("vsock", rest)) => match rest.split_once(':').map(|(c, p)| (c.parse::<u32>(), p.parse::<u32>())) {
+            Some((Ok(cid), Ok(port))) => Ok(Target::Vsock(cid, port)),
+            _ => Err(usage(anyhow!("--connect vsock:CID:PORT needs numbers, got {s:?}"))),
+        },
+        _ => Err(usage(anyhow!("--connect must be tcp:HOST:PORT, vsock:CID:PORT or unix:PATH, got {s:?}"))),
     }
 }
 
@@ -56,6 +62,10 @@ pub async fn fetch(target: &Target, params: Value) -> Result<String, Failure> {
         match target {
             Target::Tcp(addr) => challenge(TcpStream::connect(addr).await.map_err(unreachable)?, params).await,
             Target::Unix(path) => challenge(UnixStream::connect(path).await.map_err(unreachable)?, params).await,
+            Target::Vsock(cid, port) => {
+                let addr = tokio_vsock::VsockAddr::new(*cid, *port);
+                challenge(tokio_vsock::VsockStream::connect(addr).await.map_err(unreachable)?, params).await
+            }
         }
     };
     tokio::time::timeout(EXCHANGE, exchange)
@@ -95,7 +105,8 @@ mod tests {
         assert_eq!(parse_target("tcp:127.0.0.1:7000").unwrap(), Target::Tcp("127.0.0.1:7000".into()));
         assert_eq!(parse_target("tcp:[::1]:7000").unwrap(), Target::Tcp("[::1]:7000".into()));
         assert_eq!(parse_target("unix:/run/ras/rasd.sock").unwrap(), Target::Unix("/run/ras/rasd.sock".into()));
-        for bad in ["tcp:host", "tcp::1", "udp:x:1", "unix:", "nonsense"] {
+        assert_eq!(parse_target("vsock:1:7000").unwrap(), Target::Vsock(1, 7000));
+        for bad in ["tcp:host", "tcp::1", "udp:x:1", "unix:", "nonsense", "vsock:x:1", "vsock:1"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
     }

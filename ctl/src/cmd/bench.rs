@@ -40,6 +40,11 @@ pub fn run(socket: &Path, json: bool, a: BenchArgs) -> Result<(), Failure> {
                     let s = rt.block_on(UnixStream::connect(&path)).map_err(|e| unreachable(e, &path))?;
                     rt.block_on(measure(Client::new(s), method::CHALLENGE, container, &a))?
                 }
+                Target::Vsock(cid, port) => {
+                    let addr = tokio_vsock::VsockAddr::new(cid, port);
+                    let s = rt.block_on(tokio_vsock::VsockStream::connect(addr)).map_err(|e| unreachable(e, t))?;
+                    rt.block_on(measure(Client::new(s), method::CHALLENGE, container, &a))?
+                }
             };
             (label, samples)
         }
