@@ -35,6 +35,20 @@ pub struct Args {
     /// Largest message accepted from a remote peer, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub max_message_size: usize,
+    /// Where logs go: auto (journald under systemd, else stderr), journald, or stderr.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub log: LogTarget,
+}
+
+/// Log destinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogTarget {
+    /// journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr.
+    Auto,
+    /// The systemd journal; stderr when it is absent.
+    Journald,
+    /// Standard error.
+    Stderr,
 }
 
 /// A listen address.
@@ -84,6 +98,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Message bound.
     pub max_message_size: usize,
+    /// Log target.
+    pub log: LogTarget,
 }
 
 impl Config {
@@ -107,6 +123,7 @@ impl Config {
             idle_timeout: Duration::from_secs(a.idle_timeout),
             request_timeout: Duration::from_secs(a.request_timeout),
             max_message_size: a.max_message_size,
+            log: a.log,
         })
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod listener;
+mod logging;
 pub mod session;
 #[allow(unsafe_code)]
 mod sys;
@@ -30,7 +31,9 @@ use tracing::{info, warn};
 /// Runs the bridge until SIGTERM or SIGINT.
 pub fn run(args: config::Args) -> anyhow::Result<()> {
     let cfg = config::Config::resolve(args)?;
-    init_logging();
+    if let Some(note) = logging::init(cfg.log) {
+        warn!("{note}");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start runtime")?;
     rt.block_on(async move {
         let listeners = listener::open(&cfg).await?;
@@ -45,12 +48,23 @@ pub fn run(args: config::Args) -> anyhow::Result<()> {
             tasks.push(tokio::spawn(listener::accept_loop(l, cfg.clone(), limits.clone())));
         }
         info!(daemon = %cfg.daemon.display(), "ras-bridge ready");
+        notify(&[sd_notify::NotifyState::Ready]);
+        if let Some(interval) = sd_notify::watchdog_enabled() {
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(interval / 2);
+                loop {
+                    tick.tick().await;
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+            }));
+        }
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
         tokio::select! {
             _ = term.recv() => info!("SIGTERM: stopping"),
             _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),
         }
+        notify(&[sd_notify::NotifyState::Stopping]);
         tasks.iter().for_each(|t| t.abort());
         Ok(())
     })
@@ -60,12 +74,9 @@ fn nix_is_root() -> bool {
     sys::euid() == 0
 }
 
-fn init_logging() {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAS_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+/// Tells systemd our state; outside systemd this does nothing.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        warn!(cause = %e, "sd_notify failed");
+    }
 }

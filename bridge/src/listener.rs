@@ -44,7 +44,7 @@ impl Listener {
 pub async fn open(cfg: &Config) -> anyhow::Result<Vec<Listener>> {
     let mut out = Vec::new();
     if cfg.listen.is_empty() {
-        for fd in sys::listen_fds().context("adopt socket-activated fds")? {
+        for fd in sys::activated_fds().context("adopt socket-activated fds")? {
             match sys::family(&fd).context("inspect activated fd")? {
                 libc::AF_INET | libc::AF_INET6 => {
                     let std = std::net::TcpListener::from(fd);

@@ -149,6 +149,7 @@ mod tests {
             idle_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(5),
             max_message_size: 4096,
+            log: crate::config::LogTarget::Stderr,
         }
     }
 

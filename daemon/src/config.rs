@@ -25,8 +25,10 @@ pub enum TeeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogTarget {
-    /// The best available (stderr in this build).
+    /// journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr.
     Auto,
+    /// The systemd journal, with structured fields; stderr when it is absent.
+    Journald,
     /// Standard error.
     Stderr,
 }

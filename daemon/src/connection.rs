@@ -26,7 +26,7 @@ pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
             return;
         }
     };
-    let span = info_span!("conn", socket = kind.name(), pid = peer.pid, uid = peer.uid, gid = peer.gid);
+    let span = info_span!("conn", socket = kind.name(), peer_pid = peer.pid, peer_uid = peer.uid, peer_gid = peer.gid);
     daemon.connections.fetch_add(1, Ordering::Relaxed);
     let ctx = CallContext { daemon: daemon.clone(), peer, socket: kind };
     serve_messages(stream, &ctx).instrument(span).await;
@@ -41,12 +41,19 @@ async fn serve_messages(stream: UnixStream, ctx: &CallContext) {
             Ok(Some(frame)) => match Request::from_frame(&frame) {
                 Ok(req) => {
                     ctx.daemon.calls.fetch_add(1, Ordering::Relaxed);
-                    let span = info_span!("call", method = %req.method);
-                    match dispatch(&req, ctx).instrument(span.clone()).await {
+                    ctx.daemon.in_flight.fetch_add(1, Ordering::AcqRel);
+                    let span = info_span!(
+                        "call",
+                        method = %req.method,
+                        container_id = tracing::field::Empty,
+                        container_type = tracing::field::Empty,
+                    );
+                    let dispatched = dispatch(&req, ctx).instrument(span.clone()).await;
+                    ctx.daemon.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    match dispatched {
                         Dispatched::Reply(result) => {
-                            if let Err(e) = &result {
-                                span.in_scope(|| debug!(error = %e.name, "call failed"));
-                            }
+                            let outcome = result.as_ref().err().map_or("ok", |e| e.name.as_str());
+                            span.in_scope(|| info!(outcome, "call"));
                             (result, req.oneway)
                         }
                         Dispatched::Stream(stream) => {

@@ -28,6 +28,7 @@ pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod listener;
+pub mod logging;
 pub mod logs;
 pub mod registry;
 pub mod state;
@@ -94,6 +95,8 @@ pub struct Daemon {
     pub connections: AtomicI64,
     /// Calls served since start.
     pub calls: AtomicI64,
+    /// Calls being served now (agent streams excluded); shutdown waits for these.
+    pub in_flight: AtomicI64,
 }
 
 impl Daemon {
@@ -124,6 +127,7 @@ impl Daemon {
             started_at: unix_now(),
             connections: AtomicI64::new(0),
             calls: AtomicI64::new(0),
+            in_flight: AtomicI64::new(0),
         })
     }
 }

@@ -1,9 +1,12 @@
-//! Binding the sockets, accepting within the connection bound, and the daemon's lifetime:
-//! start-up, signal handling and shutdown.
+//! The sockets (socket-activated or bound here), accepting within the connection bound, and
+//! the daemon's lifetime: readiness and watchdog notifications, signals, and a shutdown that
+//! lets calls in flight finish within a bound.
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use tokio::net::UnixListener;
@@ -11,7 +14,7 @@ use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
 use crate::config::{Args, Config};
-use crate::{connection, containers, health, state, Daemon, SocketKind};
+use crate::{connection, containers, health, logging, state, sys, Daemon, SocketKind};
 
 /// Binds a socket at `path` with `mode`, replacing a stale socket file but never a live one.
 pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> anyhow::Result<UnixListener> {
@@ -60,19 +63,61 @@ pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<D
 /// Runs rasd until SIGTERM or SIGINT.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::resolve(args)?;
-    init_logging();
+    if let Some(note) = logging::init(config.log, "rasd") {
+        warn!("{note}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start runtime")?;
     runtime.block_on(serve(config))
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAS_LOG").unwrap_or_else(|_| "info".into());
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+/// How long shutdown waits for calls in flight.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The two listeners: from socket activation (fd names `host` and `container`; a single fd
+/// of any other name is the host socket) or bound here.
+fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<PathBuf>)> {
+    let mut host = None;
+    let mut container = None;
+    let activated = sys::activated_fds().context("adopt socket-activated fds")?;
+    let single = activated.len() == 1;
+    for (fd, name) in activated {
+        let std = std::os::unix::net::UnixListener::from(fd);
+        std.set_nonblocking(true).context("activated socket")?;
+        let l = UnixListener::from_std(std).context("activated socket")?;
+        match name.as_str() {
+            "container" => container = Some(l),
+            "host" => host = Some(l),
+            _ if single => host = Some(l),
+            other => bail!("socket-activated fd named {other:?}: expected \"host\" and \"container\""),
+        }
+    }
+    // Sockets bound here are removed at exit; activated ones belong to systemd.
+    let mut owned = Vec::new();
+    let host = match host {
+        Some(l) => l,
+        None => {
+            let path = daemon.config.host_socket();
+            let l = bind(&path, 0o660, daemon.socket_gid)?;
+            owned.push(path);
+            l
+        }
+    };
+    let container = match container {
+        Some(l) => l,
+        None => {
+            let dir = daemon.config.container_dir();
+            // The directory is the bind-mount point: create it once, never remove or replace
+            // it, so containers started earlier see the new socket after a restart.
+            state::ensure_dir(&dir, 0o755).with_context(|| format!("create {}", dir.display()))?;
+            let path = dir.join("rasd.sock");
+            // 0666: containers with user-namespace remapping must reach it; who may do what is
+            // decided per connection from the kernel identity.
+            let l = bind(&path, 0o666, None)?;
+            owned.push(path);
+            l
+        }
+    };
+    Ok((host, container, owned))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -80,24 +125,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     state::ensure_dir(&config.runtime_dir, 0o755)
         .with_context(|| format!("create {}", config.runtime_dir.display()))?;
     let daemon = Arc::new(Daemon::open(config)?);
-    let host_path: PathBuf = daemon.config.host_socket();
-    let host = bind(&host_path, 0o660, daemon.socket_gid)?;
-    info!(
-        socket = %host_path.display(),
-        tee = daemon.tee.kind(),
-        ak_mode = daemon.ak.mode(),
-        ak = %daemon.ak.fingerprint(),
-        "rasd ready"
-    );
-    let container_dir = daemon.config.container_dir();
-    // The directory is the bind-mount point: create it once, never remove or replace it, so
-    // containers started earlier see the new socket after a restart.
-    state::ensure_dir(&container_dir, 0o755).with_context(|| format!("create {}", container_dir.display()))?;
-    let container_path = container_dir.join("rasd.sock");
-    // 0666: containers with user-namespace remapping must reach it; who may do what is
-    // decided per connection from the kernel identity.
-    let container = bind(&container_path, 0o666, None)?;
-    info!(socket = %container_path.display(), "container socket ready");
+    let (host, container, owned) = sockets(&daemon)?;
     containers::restore(&daemon).await;
     let mut tasks = vec![
         tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone())),
@@ -107,6 +135,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         info!(period_secs = period.as_secs(), "agent health checks on");
         tasks.push(tokio::spawn(health::run(daemon.clone(), period)));
     }
+    if let Some(interval) = sd_notify::watchdog_enabled() {
+        tasks.push(tokio::spawn(watchdog(interval)));
+    }
+    info!(
+        runtime_dir = %daemon.config.runtime_dir.display(),
+        tee = daemon.tee.kind(),
+        ak_mode = daemon.ak.mode(),
+        ak = %daemon.ak.fingerprint(),
+        "rasd ready"
+    );
+    notify(&[sd_notify::NotifyState::Ready]);
 
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
@@ -114,13 +153,40 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         _ = term.recv() => info!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),
     }
+    notify(&[sd_notify::NotifyState::Stopping]);
     for t in &tasks {
         t.abort();
     }
-    for path in [&host_path, &container_path] {
-        if let Err(e) = std::fs::remove_file(path) {
+    // Calls in flight finish, within a bound; new connections are no longer accepted.
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while daemon.in_flight.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = daemon.in_flight.load(Ordering::Acquire);
+    if left > 0 {
+        warn!(calls = left, "calls still in flight at the drain deadline");
+    }
+    for path in owned {
+        if let Err(e) = std::fs::remove_file(&path) {
             warn!(cause = %e, socket = %path.display(), "remove socket");
         }
     }
     Ok(())
+}
+
+/// Tells systemd our state; outside systemd (no NOTIFY_SOCKET) this does nothing.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        warn!(cause = %e, "sd_notify failed");
+    }
+}
+
+/// Pings the watchdog at half its interval, from the same runtime that serves calls, so a
+/// wedged runtime stops the pings and systemd restarts rasd.
+async fn watchdog(interval: Duration) {
+    let mut tick = tokio::time::interval(interval / 2);
+    loop {
+        tick.tick().await;
+        notify(&[sd_notify::NotifyState::Watchdog]);
+    }
 }

@@ -86,6 +86,7 @@ impl Rasd {
             .arg(self.runtime_dir())
             .arg("--state-dir")
             .arg(self.state_dir())
+            .args(["--log", "stderr"])
             .args(&self.extra)
             .env("RAS_LOG", "debug")
             .stdout(Stdio::null())

@@ -99,6 +99,9 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
                     ))
                 }
             };
+            let span = tracing::Span::current();
+            span.record("container_id", reg.id.as_str());
+            span.record("container_type", reg.runtime.as_str());
             if !reg.admits(&id.pid_ns_chain) {
                 warn!(container = %reg.id, registered_pid_ns = reg.pid_ns, caller_pid_ns = ?id.pid_ns_chain, "pid namespace does not match the registration");
                 return refuse("pid namespace does not match the container's registration");
