@@ -106,6 +106,7 @@ pub struct AttestArgs {
     /// Runtime of --container.
     #[arg(long = "type", value_name = "TYPE", default_value = "docker", requires = "container")]
     pub runtime: String,
+    /// What the verifier accepts.
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Also write the evidence to FILE.
@@ -171,6 +172,7 @@ pub struct VerifyArgs {
     /// The nonce that was sent, hex.
     #[arg(long, value_name = "HEX")]
     pub nonce: String,
+    /// What the verifier accepts.
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Expect evidence for this container instead of the host.

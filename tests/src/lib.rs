@@ -48,12 +48,12 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
 }
 
-/// The test venv's python, which has `varlink` and `jwcrypto`, if present.
+/// The test venv's python, which has `varlink`, `jwcrypto` and `yaml`, if present.
 pub fn venv_python() -> Option<PathBuf> {
     let venv = std::env::var_os("RAS_VENV").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv"));
     let py = venv.join("bin/python");
-    let ok =
-        py.exists() && Command::new(&py).args(["-c", "import varlink, jwcrypto"]).status().is_ok_and(|s| s.success());
+    let ok = py.exists()
+        && Command::new(&py).args(["-c", "import varlink, jwcrypto, yaml"]).status().is_ok_and(|s| s.success());
     ok.then_some(py)
 }
 

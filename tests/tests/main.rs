@@ -7,5 +7,6 @@ mod containers;
 mod host;
 mod identity;
 mod measure;
+mod operations;
 mod oracle;
 mod protocol;

@@ -1,0 +1,176 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rasctl_global_optspecs
+    string join \n socket= json h/help V/version
+end
+
+function __fish_rasctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rasctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rasctl_using_subcommand
+    set -l cmd (__fish_rasctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rasctl -n "__fish_rasctl_needs_command" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_needs_command" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_needs_command" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_needs_command" -s V -l version -d 'Print version'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "status" -d 'Show rasd\'s status (root or the admin group)'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "evidence" -d 'Get evidence for this process from rasd'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "verify" -d 'Verify evidence offline, check by check'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "trust-anchor" -d 'Print the PEM certificate a verifier passes as --trust'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "ak" -d 'Manage the attestation key (root or the admin group)'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "reference" -d 'Reference values'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "bench" -d 'Measure the GetEvidence round trip (percentiles)'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "container" -d 'Manage registered containers (root or the admin group)'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "measure" -d 'Runtime measurements of this process\'s subject (host or container)'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "attest" -d 'Challenge a host, or one container on it, and verify the answer'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "agent" -d 'Run inside a container: answer the challenges rasd forwards to it'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand status" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand status" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l nonce -d 'Nonce, hex, 8 to 64 bytes (default: 32 fresh random bytes)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l out -d 'Write the evidence to FILE instead of standard output' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l container -d 'Assert which container this is; rasd refuses if the kernel says otherwise' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l nonce -d 'The nonce that was sent, hex' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l trust -d 'Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l container -d 'Expect evidence for this container instead of the host' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l allow-sim -d 'Accept evidence from the simulated TEE'
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand trust-anchor" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand trust-anchor" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand trust-anchor" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -f -a "show" -d 'Show the AK: mode, fingerprint and certificate chain'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -f -a "csr" -d 'Print a PKCS#10 request for the AK, for an external CA'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -f -a "import" -d 'Install a CA-issued AK certificate chain (PEM, leaf first)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and not __fish_seen_subcommand_from show csr import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from show" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from csr" -l out -d 'Write the request to FILE' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from csr" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from csr" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from csr" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from import" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from import" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the AK: mode, fingerprint and certificate chain'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from help" -f -a "csr" -d 'Print a PKCS#10 request for the AK, for an external CA'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from help" -f -a "import" -d 'Install a CA-issued AK certificate chain (PEM, leaf first)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand ak; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l out -d 'Write to FILE instead of standard output' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from help" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s n -l count -d 'Measured calls' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l warmup -d 'Unmeasured calls first' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l connect -d 'Measure remote challenges (io.ras.Remote.Challenge) at tcp:HOST:PORT or unix:PATH instead of local GetEvidence on --socket' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l container -d 'Challenge this container (through its agent) instead of the host; needs --connect' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -f -a "list" -d 'List registrations'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -f -a "add" -d 'Register a running container by id or name'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -f -a "remove" -d 'Forget a registration'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from list" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l type -d 'Runtime: docker, podman, containerd or crio' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l type -d 'Runtime' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from help" -f -a "list" -d 'List registrations'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register a running container by id or name'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Forget a registration'
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_seen_subcommand_from extend help" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_seen_subcommand_from extend help" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_seen_subcommand_from extend help" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_seen_subcommand_from extend help" -f -a "extend" -d 'Append an event to the runtime measurement log; durable when this returns'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_seen_subcommand_from extend help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l domain -d 'Event area, e.g. app' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l operation -d 'What happened, e.g. load' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l content -d 'What was measured, e.g. a digest' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from help" -f -a "extend" -d 'Append an event to the runtime measurement log; durable when this returns'
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l connect -d 'Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd\'s host socket)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l container -d 'Attest this container instead of the host' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l trust -d 'Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l out -d 'Also write the evidence to FILE' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l allow-sim -d 'Accept evidence from the simulated TEE'
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l claims -d 'JSON file of claims the workload reports about itself, sent with every answer' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l container -d 'Assert which container this is; rasd refuses the agent if the kernel says otherwise' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l max-backoff -d 'Longest wait between reconnection attempts, in milliseconds' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "status" -d 'Show rasd\'s status (root or the admin group)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "evidence" -d 'Get evidence for this process from rasd'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "verify" -d 'Verify evidence offline, check by check'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "trust-anchor" -d 'Print the PEM certificate a verifier passes as --trust'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "ak" -d 'Manage the attestation key (root or the admin group)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "reference" -d 'Reference values'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "bench" -d 'Measure the GetEvidence round trip (percentiles)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "container" -d 'Manage registered containers (root or the admin group)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "measure" -d 'Runtime measurements of this process\'s subject (host or container)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "attest" -d 'Challenge a host, or one container on it, and verify the answer'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "agent" -d 'Run inside a container: answer the challenges rasd forwards to it'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from ak" -f -a "show" -d 'Show the AK: mode, fingerprint and certificate chain'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from ak" -f -a "csr" -d 'Print a PKCS#10 request for the AK, for an external CA'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from ak" -f -a "import" -d 'Install a CA-issued AK certificate chain (PEM, leaf first)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from reference" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from container" -f -a "list" -d 'List registrations'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from container" -f -a "add" -d 'Register a running container by id or name'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from container" -f -a "remove" -d 'Forget a registration'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from measure" -f -a "extend" -d 'Append an event to the runtime measurement log; durable when this returns'

@@ -1,0 +1,351 @@
+//! Operations: systemd units (verify, exposure), socket activation of rasd and ras-bridge with
+//! systemd-socket-activate, sd_notify readiness/watchdog/stopping, journald fields, the
+//! Kubernetes manifests, and installation into a DESTDIR.
+
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ras_tests::fake::FakeCgroup;
+use ras_tests::{bin, nonce, repo_root, text, wait_for, Rasd, Raw};
+use serde_json::json;
+
+fn have(tool: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
+        || ras_tests::unavailable(tool)
+}
+
+/// The units, with ExecStart= pointing at the built binaries, in a temp dir.
+fn staged_units() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for u in ["rasd.socket", "rasd-container.socket", "rasd.service", "ras-bridge.socket", "ras-bridge.service"] {
+        let text = std::fs::read_to_string(repo_root().join("systemd").join(u)).unwrap();
+        let text = text.replace("/usr/bin/", &format!("{}/", ras_tests::bin_dir().display()));
+        std::fs::write(dir.path().join(u), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn systemd_units_verify_clean() {
+    if !have("systemd-analyze") {
+        return;
+    }
+    let dir = staged_units();
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&files)
+        .env("MANPATH", repo_root().join("man"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn exposure_scores_are_within_target() {
+    if !have("systemd-analyze") {
+        return;
+    }
+    for (unit, max) in [("rasd.service", 4.0), ("ras-bridge.service", 2.5)] {
+        let out = Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--no-pager"])
+            .arg(repo_root().join("systemd").join(unit))
+            .output()
+            .unwrap();
+        let all = text(&out.stdout);
+        let score: f64 = all
+            .lines()
+            .find_map(|l| l.split("Overall exposure level for").nth(1))
+            .and_then(|r| r.split(':').nth(1))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no score for {unit}:\n{all}{}", text(&out.stderr)));
+        eprintln!("{unit}: exposure {score}");
+        assert!(score <= max, "{unit} exposure {score} > {max}");
+    }
+}
+
+#[test]
+fn rasd_serves_both_named_activated_sockets() {
+    if !have("systemd-socket-activate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("container")).unwrap();
+    let host = run.join("rasd.sock");
+    let container = run.join("container/rasd.sock");
+    let log = std::fs::File::create(dir.path().join("rasd.log")).unwrap();
+    let mut child = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&host)
+        .arg("-l")
+        .arg(&container)
+        .arg("--fdname=host:container")
+        .arg(bin("rasd"))
+        .args(["--log", "stderr", "--runtime-dir"])
+        .arg(dir.path().join("elsewhere"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(10), || host.exists() && container.exists()).expect("sockets");
+    let v = Raw::connect(&host).call("io.ras.Attestation.GetEvidence", json!({"nonce": nonce()}));
+    assert!(v["parameters"]["evidence"].is_string(), "host socket: {v}");
+    // On the container fd, rasd treats the caller as on the container socket: a host process
+    // is refused, and Admin is not even served there.
+    let v = Raw::connect(&container).call("io.ras.Attestation.GetEvidence", json!({"nonce": nonce()}));
+    assert_eq!(v["error"], "org.varlink.service.PermissionDenied", "{v}");
+    let v = Raw::connect(&container).call("io.ras.Admin.GetStatus", json!({}));
+    assert_eq!(v["error"], "org.varlink.service.InterfaceNotFound", "{v}");
+    assert!(!dir.path().join("elsewhere/rasd.sock").exists(), "rasd bound a socket of its own");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_single_activated_fd_is_the_host_socket_and_rasd_binds_the_container_socket() {
+    if !have("systemd-socket-activate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let host = dir.path().join("activated.sock");
+    let run = dir.path().join("run");
+    let mut child = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&host)
+        .arg("--fdname=whatever")
+        .arg(bin("rasd"))
+        .args(["--log", "stderr", "--runtime-dir"])
+        .arg(&run)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(10), || host.exists()).expect("socket");
+    let v = Raw::connect(&host).call("io.ras.Admin.GetStatus", json!({}));
+    assert!(v["error"].is_null(), "{v}");
+    wait_for(Duration::from_secs(10), || run.join("container/rasd.sock").exists())
+        .expect("rasd bound the container socket");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn the_bridge_serves_on_an_activated_tcp_fd() {
+    if !have("systemd-socket-activate") {
+        return;
+    }
+    let r = Rasd::start(&[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new("systemd-socket-activate")
+        .args(["-l", &addr])
+        .arg(bin("ras-bridge"))
+        .args(["--log", "stderr", "--daemon"])
+        .arg(r.socket())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()).expect("listening");
+    let trust = r.trust_anchor();
+    let out = ras_tests::rasctl(&[
+        "attest",
+        "--connect",
+        &format!("tcp:{addr}"),
+        "--trust",
+        trust.to_str().unwrap(),
+        "--allow-sim",
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn rasd_notifies_ready_watchdog_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut child = Command::new(bin("rasd"))
+        .args(["--log", "stderr", "--runtime-dir"])
+        .arg(dir.path().join("run"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 512];
+    while !(seen.contains("READY=1") && seen.contains("WATCHDOG=1")) {
+        let n = sock.recv(&mut buf).expect("a notification");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        seen.push('\n');
+    }
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    while !seen.contains("STOPPING=1") {
+        let n = sock.recv(&mut buf).expect("STOPPING=1");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "rasd exited with {status}");
+    assert!(!dir.path().join("run/rasd.sock").exists(), "rasd removed the socket it bound");
+}
+
+/// Starts systemd-journald by hand when none runs; stops it (by pid) on drop.
+struct Journald(Option<std::process::Child>);
+
+impl Journald {
+    fn running() -> bool {
+        UnixDatagram::unbound().and_then(|s| s.connect("/run/systemd/journal/socket")).is_ok()
+    }
+
+    fn ensure() -> Option<Journald> {
+        if Self::running() {
+            return Some(Journald(None));
+        }
+        let bin = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(bin) = bin else {
+            ras_tests::unavailable("systemd-journald");
+            return None;
+        };
+        let child = Command::new(bin).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        wait_for(Duration::from_secs(10), Self::running).expect("journald came up");
+        Some(Journald(Some(child)))
+    }
+}
+
+impl Drop for Journald {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn a_call_leaves_a_journal_entry_with_the_peer_fields() {
+    if !ras_tests::is_root() && !ras_tests::unavailable("root (to start journald)") {
+        return;
+    }
+    let Some(_journald) = Journald::ensure() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut child = Command::new(bin("rasd"))
+        .args(["--log", "journald", "--auto-register", "--runtime-dir"])
+        .arg(&run)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(10), || run.join("rasd.sock").exists()).expect("rasd up");
+    let n = nonce();
+    let v = Raw::connect(&run.join("rasd.sock")).call("io.ras.Attestation.GetEvidence", json!({"nonce": n}));
+    assert!(v["parameters"]["evidence"].is_string());
+    let me = std::process::id().to_string();
+    // And from a (fake) container, which adds the container fields.
+    let mut c = FakeCgroup::new();
+    let script = format!(
+        "exec {} --socket {} evidence --nonce {n}",
+        bin("rasctl").display(),
+        run.join("container/rasd.sock").display()
+    );
+    let out = c.run(&[], &script);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let query = |filters: &[&str]| -> Vec<serde_json::Value> {
+        let out = Command::new("journalctl")
+            .args(["--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=rasd", "RAS_METHOD=io.ras.Attestation.GetEvidence"])
+            .args(filters)
+            .arg(format!("_PID={}", child.id()))
+            .output()
+            .unwrap();
+        text(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    };
+    let mut host = Vec::new();
+    let mut contained = Vec::new();
+    wait_for(Duration::from_secs(10), || {
+        host = query(&[&format!("RAS_PEER_PID={me}"), "RAS_OUTCOME=ok"]);
+        contained = query(&[&format!("RAS_CONTAINER_ID={}", c.id), "RAS_CONTAINER_TYPE=docker", "RAS_OUTCOME=ok"]);
+        !host.is_empty() && !contained.is_empty()
+    })
+    .unwrap_or_else(|| panic!("no journal entries: host {host:?}, container {contained:?}"));
+    assert_eq!(host[0]["RAS_PEER_UID"], nix::unistd::getuid().as_raw().to_string());
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait();
+}
+
+#[test]
+fn kubernetes_manifests_are_valid() {
+    let Some(py) = ras_tests::venv_python() else {
+        ras_tests::unavailable("the test venv (PyYAML)");
+        return;
+    };
+    let k8s = repo_root().join("deploy/kubernetes");
+    let out = Command::new(py)
+        .arg(repo_root().join("tests/oracle/check_deploy.py"))
+        .arg(k8s.join("ras-daemonset.yaml"))
+        .arg(k8s.join("ras-workload-pod.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("deploy manifests ok"));
+}
+
+#[test]
+fn install_honours_destdir_and_prefix() {
+    let dest = tempfile::tempdir().unwrap();
+    let out = Command::new(repo_root().join("scripts/install"))
+        .env("DESTDIR", dest.path())
+        .env("PREFIX", "/opt/ras")
+        .env("RAS_BIN_DIR", ras_tests::bin_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for f in [
+        "opt/ras/bin/rasd",
+        "opt/ras/bin/ras-bridge",
+        "opt/ras/bin/rasctl",
+        "opt/ras/lib/systemd/system/rasd.service",
+        "opt/ras/lib/systemd/system/rasd.socket",
+        "opt/ras/lib/systemd/system/rasd-container.socket",
+        "opt/ras/lib/systemd/system/ras-bridge.socket",
+        "opt/ras/lib/systemd/system/ras-bridge.service",
+        "opt/ras/lib/sysusers.d/ras.conf",
+        "opt/ras/lib/tmpfiles.d/ras.conf",
+        "opt/ras/share/man/man1/rasctl.1",
+        "opt/ras/share/man/man5/rasd.toml.5",
+        "opt/ras/share/man/man8/rasd.8",
+        "opt/ras/share/man/man8/ras-bridge.8",
+        "opt/ras/share/bash-completion/completions/rasctl",
+        "opt/ras/share/zsh/vendor-completions/_rasctl",
+        "opt/ras/share/fish/vendor_completions.d/rasctl.fish",
+        "etc/ras/rasd.toml",
+    ] {
+        assert!(dest.path().join(f).exists(), "{f} not installed");
+    }
+    let unit = std::fs::read_to_string(dest.path().join("opt/ras/lib/systemd/system/rasd.service")).unwrap();
+    assert!(unit.contains("ExecStart=/opt/ras/bin/rasd"), "{unit}");
+    // The sample configuration parses.
+    let cfg = dest.path().join("etc/ras/rasd.toml");
+    let check = Command::new(bin("rasd")).arg("--config").arg(&cfg).args(["--state-dir", "relative"]).output().unwrap();
+    assert!(text(&check.stderr).contains("must be an absolute path"), "config did not parse: {}", text(&check.stderr));
+}
