@@ -106,6 +106,9 @@ pub struct AttestArgs {
     /// Runtime of --container.
     #[arg(long = "type", value_name = "TYPE", default_value = "docker", requires = "container")]
     pub runtime: String,
+    /// Attest the VM guest with this vsock CID (its agent connected to rasd over AF_VSOCK).
+    #[arg(long, value_name = "CID", conflicts_with = "container")]
+    pub vm: Option<u32>,
     /// What the verifier accepts.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -117,6 +120,10 @@ pub struct AttestArgs {
 /// `rasctl agent`
 #[derive(Debug, Args)]
 pub struct AgentArgs {
+    /// Reach rasd over AF_VSOCK from a VM guest (vsock:CID:PORT; the host is CID 2) instead
+    /// of the unix socket.
+    #[arg(long, value_name = "TARGET")]
+    pub connect: Option<String>,
     /// JSON file of claims the workload reports about itself, sent with every answer.
     #[arg(long, value_name = "FILE")]
     pub claims: Option<PathBuf>,

@@ -80,11 +80,13 @@ pub fn verdict_text(v: &Verdict) -> String {
         s.push_str(&format!("  {mark}  {:<11} {detail}\n", name.as_str()));
     }
     if let Some(c) = &v.claims {
-        let caller = &c.ras.caller;
-        s.push_str(&format!(
-            "subject: {}; caller uid {} gid {} pid {} exe {} (sha256 {}); tee {}\n",
-            c.ras.subject, caller.uid, caller.gid, caller.pid, caller.exe, caller.exe_sha256, c.ras.tee
-        ));
+        let caller = match &c.ras.caller {
+            Some(p) => {
+                format!("caller uid {} gid {} pid {} exe {} (sha256 {})", p.uid, p.gid, p.pid, p.exe, p.exe_sha256)
+            }
+            None => "no caller process (a VM guest)".into(),
+        };
+        s.push_str(&format!("subject: {}; {caller}; tee {}\n", c.ras.subject, c.ras.tee));
     }
     s
 }

@@ -1,6 +1,7 @@
 //! Agents and forwarded challenges.
 //!
-//! An agent holds an `io.ras.Agent.Serve` stream open; rasd keeps one slot per container with
+//! An agent holds an `io.ras.Agent.Serve` stream open; rasd keeps one slot per container (or
+//! VM guest) with
 //! the sender of that stream. A challenge gets a random id and a pending entry, and is sent
 //! down the stream; the answer arrives as `io.ras.Agent.Respond(id)` on another connection,
 //! which must come from the same container (checked by the caller from the kernel). Each
@@ -20,14 +21,32 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::{ContainerRef, Identity};
 
+/// Whose agent: a container's, or a VM guest's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AgentKey {
+    /// A registered container.
+    Container(ContainerRef),
+    /// A VM guest, by vsock CID.
+    Vm(u32),
+}
+
+impl std::fmt::Display for AgentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AgentKey::Container(c) => c.fmt(f),
+            AgentKey::Vm(cid) => write!(f, "vm:{cid}"),
+        }
+    }
+}
+
 /// Events queued for one agent before a challenge is refused as busy.
 const QUEUE: usize = 64;
 
 /// What came back from the container for one challenge.
 #[derive(Debug)]
 pub struct Answer {
-    /// The answering process, as the kernel describes it.
-    pub identity: Identity,
+    /// The answering process, as the kernel describes it (none for a VM guest).
+    pub identity: Option<Identity>,
     /// Files rasd measured through the answering process's root.
     pub measurements: Vec<Measurement>,
     /// Claims the workload reported.
@@ -51,14 +70,14 @@ struct Slot {
 }
 
 struct Pending {
-    container: ContainerRef,
+    container: AgentKey,
     answer: oneshot::Sender<Answer>,
 }
 
 /// The agent table.
 #[derive(Default)]
 pub struct Agents {
-    slots: Mutex<HashMap<ContainerRef, Slot>>,
+    slots: Mutex<HashMap<AgentKey, Slot>>,
     pending: Mutex<HashMap<String, Pending>>,
     next_conn: AtomicU64,
 }
@@ -67,7 +86,7 @@ pub struct Agents {
 /// one for its container.
 pub struct AgentGuard<'a> {
     agents: &'a Agents,
-    container: ContainerRef,
+    container: AgentKey,
     conn: u64,
 }
 
@@ -86,14 +105,14 @@ fn random_id() -> String {
 impl Agents {
     /// Registers the agent of `container`, replacing an older one (a reconnect). Returns the
     /// stream of events to send it and a guard for its lifetime.
-    pub fn attach(&self, container: ContainerRef) -> (mpsc::Receiver<AgentEvent>, AgentGuard<'_>) {
+    pub fn attach(&self, container: AgentKey) -> (mpsc::Receiver<AgentEvent>, AgentGuard<'_>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         self.slots.lock().expect("slots lock").insert(container.clone(), Slot { conn, events: tx });
         (rx, AgentGuard { agents: self, container, conn })
     }
 
-    fn detach(&self, container: &ContainerRef, conn: u64) {
+    fn detach(&self, container: &AgentKey, conn: u64) {
         let mut slots = self.slots.lock().expect("slots lock");
         if slots.get(container).is_some_and(|s| s.conn == conn) {
             slots.remove(container);
@@ -104,7 +123,7 @@ impl Agents {
     }
 
     /// Drops the agent of `container` (failed health check): its stream ends.
-    pub fn evict(&self, container: &ContainerRef) {
+    pub fn evict(&self, container: &AgentKey) {
         let conn = self.slots.lock().expect("slots lock").get(container).map(|s| s.conn);
         if let Some(conn) = conn {
             self.detach(container, conn);
@@ -112,7 +131,7 @@ impl Agents {
     }
 
     /// True when `container` has an agent.
-    pub fn has(&self, container: &ContainerRef) -> bool {
+    pub fn has(&self, container: &AgentKey) -> bool {
         self.slots.lock().expect("slots lock").contains_key(container)
     }
 
@@ -121,15 +140,15 @@ impl Agents {
         self.slots.lock().expect("slots lock").len()
     }
 
-    /// Containers with an agent.
-    pub fn containers(&self) -> Vec<ContainerRef> {
+    /// Everyone with an agent.
+    pub fn keys(&self) -> Vec<AgentKey> {
         self.slots.lock().expect("slots lock").keys().cloned().collect()
     }
 
     /// Sends a challenge (or, without a nonce, a ping) and waits for the answer.
     pub async fn challenge(
         &self,
-        container: &ContainerRef,
+        container: &AgentKey,
         nonce: Option<String>,
         deadline: Duration,
     ) -> Result<Answer, ChallengeError> {
@@ -157,7 +176,7 @@ impl Agents {
     }
 
     /// The container a pending challenge is for.
-    pub fn pending_container(&self, id: &str) -> Option<ContainerRef> {
+    pub fn pending_container(&self, id: &str) -> Option<AgentKey> {
         self.pending.lock().expect("pending lock").get(id).map(|p| p.container.clone())
     }
 
@@ -176,13 +195,13 @@ mod tests {
     use super::*;
     use crate::identity::{Namespaces, Placement, Runtime};
 
-    fn c(id: &str) -> ContainerRef {
-        ContainerRef { runtime: Runtime::Docker, id: id.into() }
+    fn c(id: &str) -> AgentKey {
+        AgentKey::Container(ContainerRef { runtime: Runtime::Docker, id: id.into() })
     }
 
     fn answer(tag: &str) -> Answer {
         Answer {
-            identity: Identity {
+            identity: Some(Identity {
                 pid: 1,
                 uid: 0,
                 gid: 0,
@@ -193,7 +212,7 @@ mod tests {
                 exe_sha256: String::new(),
                 pid_ns_chain: vec![],
                 placement: Placement::Host,
-            },
+            }),
             measurements: vec![],
             claims: None,
         }
@@ -221,9 +240,9 @@ mod tests {
             agents.challenge(&a, Some("n3".into()), d),
             agent
         );
-        assert_eq!(r1.unwrap().identity.exe, "n1");
-        assert_eq!(r2.unwrap().identity.exe, "n2");
-        assert_eq!(r3.unwrap().identity.exe, "n3");
+        assert_eq!(r1.unwrap().identity.unwrap().exe, "n1");
+        assert_eq!(r2.unwrap().identity.unwrap().exe, "n2");
+        assert_eq!(r3.unwrap().identity.unwrap().exe, "n3");
     }
 
     #[tokio::test]

@@ -86,6 +86,9 @@ pub struct Args {
     /// A group allowed to send io.ras.Remote challenges on the host socket.
     #[arg(long, value_name = "GROUP")]
     pub remote_group: Option<String>,
+    /// Listen on this AF_VSOCK port for agents in VM guests (identified by their CID).
+    #[arg(long, value_name = "PORT")]
+    pub vsock_agent_port: Option<u32>,
 }
 
 /// The configuration file. Same names as the flags, in snake_case.
@@ -111,6 +114,7 @@ pub struct FileConfig {
     container_measure_files: BTreeMap<String, Vec<String>>,
     remote_uid: Option<u32>,
     remote_group: Option<String>,
+    vsock_agent_port: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -148,6 +152,8 @@ pub struct Config {
     pub remote_uid: Option<u32>,
     /// Group allowed to call io.ras.Remote.
     pub remote_group: Option<String>,
+    /// AF_VSOCK port for VM agents.
+    pub vsock_agent_port: Option<u32>,
 }
 
 impl Config {
@@ -177,6 +183,7 @@ impl Config {
             container_measure_files: file.container_measure_files,
             remote_uid: args.remote_uid.or(file.remote_uid),
             remote_group: args.remote_group.or(file.remote_group),
+            vsock_agent_port: args.vsock_agent_port.or(file.vsock_agent_port),
         };
         cfg.validate()?;
         Ok(cfg)

@@ -9,15 +9,16 @@ use ras_proto::api::AgentEvent;
 use ras_proto::codec::FrameError;
 use ras_proto::stream::{write_message, MessageReader};
 use ras_proto::{ProtoError, Reply, Request, VarlinkError};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use crate::dispatch::{dispatch, CallContext, Dispatched};
+use crate::dispatch::{dispatch, CallContext, Dispatched, Origin};
 use crate::handlers::agent::AgentStream;
 use crate::identity::Peer;
 use crate::{Daemon, SocketKind};
 
-/// Serves a connection until the peer closes it or the stream breaks.
+/// Serves a unix connection until the peer closes it or the stream breaks.
 pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
     let peer = match Peer::from_socket(&stream) {
         Ok(p) => Arc::new(p),
@@ -27,13 +28,24 @@ pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
         }
     };
     let span = info_span!("conn", socket = kind.name(), peer_pid = peer.pid, peer_uid = peer.uid, peer_gid = peer.gid);
+    serve_stream(stream, Origin::Process(peer), kind, daemon).instrument(span).await
+}
+
+/// Serves any stream whose peer is already known; used for unix sockets, for VM agents over
+/// AF_VSOCK (identified by the CID the kernel reported at accept), and by tests.
+pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    origin: Origin,
+    kind: SocketKind,
+    daemon: Arc<Daemon>,
+) {
     daemon.connections.fetch_add(1, Ordering::Relaxed);
-    let ctx = CallContext { daemon: daemon.clone(), peer, socket: kind };
-    serve_messages(stream, &ctx).instrument(span).await;
+    let ctx = CallContext { daemon: daemon.clone(), origin, socket: kind };
+    serve_messages(stream, &ctx).await;
     daemon.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn serve_messages(stream: UnixStream, ctx: &CallContext) {
+async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: &CallContext) {
     let mut reader = MessageReader::new(stream, ctx.daemon.config.max_message_size);
     loop {
         let (reply, oneway) = match reader.next_message().await {
@@ -89,7 +101,7 @@ async fn serve_messages(stream: UnixStream, ctx: &CallContext) {
 
 /// Feeds an agent its events until either side ends the stream. The connection closes with
 /// it: a Serve call never returns, so nothing may follow it on the same connection.
-async fn stream_agent(reader: &mut MessageReader<UnixStream>, mut s: AgentStream<'_>) {
+async fn stream_agent<S: AsyncRead + AsyncWrite + Unpin>(reader: &mut MessageReader<S>, mut s: AgentStream<'_>) {
     let event = |e: &AgentEvent| {
         let mut r = Reply::ok(serde_json::to_value(e).expect("events serialize"));
         r.continues = true;

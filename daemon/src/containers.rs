@@ -7,6 +7,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use tracing::{info, warn};
 
+use crate::agents::AgentKey;
 use crate::identity::{ContainerRef, Runtime};
 use crate::registry::{find_init, Init, Registration};
 use crate::{docker_api, unix_now, Daemon};
@@ -74,7 +75,7 @@ fn watch_exit(daemon: Arc<Daemon>, reg: Registration, init: Init) {
             return warn!(cause = %e, "cannot watch container init");
         }
         let c = reg.container();
-        daemon.agents.evict(&c);
+        daemon.agents.evict(&AgentKey::Container(c.clone()));
         match daemon.registry.remove(&c, Some(reg.pid_ns)) {
             Ok(Some(_)) => info!(container = %reg.id, runtime = %reg.runtime, "container exited; registration removed"),
             Ok(None) => {}

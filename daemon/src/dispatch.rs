@@ -12,12 +12,21 @@ use crate::handlers::{admin, agent, attestation, remote, service};
 use crate::identity::Peer;
 use crate::{Daemon, SocketKind};
 
+/// Who is at the other end of a connection, as the kernel says.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A local process, pinned by a pidfd.
+    Process(Arc<Peer>),
+    /// A VM guest, by the vsock CID the kernel assigned it.
+    Vm(u32),
+}
+
 /// What a handler knows about its call.
 pub struct CallContext {
     /// Shared daemon state.
     pub daemon: Arc<Daemon>,
-    /// The connection's peer, pinned.
-    pub peer: Arc<Peer>,
+    /// The connection's peer.
+    pub origin: Origin,
     /// The socket the call came in on.
     pub socket: SocketKind,
 }
@@ -30,6 +39,7 @@ pub fn interfaces(socket: SocketKind) -> &'static [&'static str] {
             &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Admin", "io.ras.Remote"]
         }
         SocketKind::Container => &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Agent"],
+        SocketKind::Vsock => &["org.varlink.service", "io.ras.Protocol", "io.ras.Agent"],
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing::{debug, warn};
 
+use crate::agents::AgentKey;
 use crate::Daemon;
 
 /// Runs forever; spawn it only when health checks are on.
@@ -16,14 +17,16 @@ pub async fn run(daemon: Arc<Daemon>, period: Duration) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        for c in daemon.agents.containers() {
+        for c in daemon.agents.keys() {
             match daemon.agents.challenge(&c, None, daemon.config.challenge_timeout).await {
                 Ok(_) => debug!(container = %c, "agent healthy"),
                 Err(e) => {
                     warn!(container = %c, error = ?e, "agent failed its health check; dropping it and its registration");
                     daemon.agents.evict(&c);
-                    if let Err(e) = daemon.registry.remove(&c, None) {
-                        warn!(container = %c, cause = %e, "removing the registration failed");
+                    if let AgentKey::Container(container) = &c {
+                        if let Err(e) = daemon.registry.remove(container, None) {
+                            warn!(container = %c, cause = %e, "removing the registration failed");
+                        }
                     }
                 }
             }

@@ -55,6 +55,8 @@ pub enum SocketKind {
     Host,
     /// `<runtime>/container/rasd.sock`: bind-mounted into containers.
     Container,
+    /// AF_VSOCK: agents in VM guests.
+    Vsock,
 }
 
 impl SocketKind {
@@ -63,6 +65,7 @@ impl SocketKind {
         match self {
             SocketKind::Host => "host",
             SocketKind::Container => "container",
+            SocketKind::Vsock => "vsock",
         }
     }
 }

@@ -11,9 +11,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
-use tracing::{error, info, warn};
+use tracing::{error, info, warn, Instrument};
 
 use crate::config::{Args, Config};
+use crate::dispatch::Origin;
 use crate::{connection, containers, health, logging, state, sys, Daemon, SocketKind};
 
 /// Binds a socket at `path` with `mode`, replacing a stale socket file but never a live one.
@@ -55,6 +56,33 @@ pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<D
                 error!(cause = %e, socket = kind.name(), "accept failed");
                 // EMFILE and friends: back off instead of spinning.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Accepts VM agents over AF_VSOCK. The peer CID comes from the kernel at accept, so it is the
+/// guest's identity; CIDs 0 to 2 (hypervisor, local, host) are not guests and are refused.
+async fn vsock_accept_loop(listener: tokio_vsock::VsockListener, daemon: Arc<Daemon>) {
+    let limit = Arc::new(Semaphore::new(daemon.config.max_connections));
+    loop {
+        let permit = limit.clone().acquire_owned().await.expect("semaphore never closed");
+        match listener.accept().await {
+            Ok((stream, addr)) if addr.cid() > 2 => {
+                let daemon = daemon.clone();
+                let span = tracing::info_span!("conn", socket = "vsock", peer_cid = addr.cid());
+                tokio::spawn(
+                    async move {
+                        connection::serve_stream(stream, Origin::Vm(addr.cid()), SocketKind::Vsock, daemon).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
+            }
+            Ok((_, addr)) => warn!(cid = addr.cid(), "vsock connection from a non-guest CID refused"),
+            Err(e) => {
+                error!(cause = %e, "vsock accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
@@ -131,6 +159,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone())),
         tokio::spawn(accept_loop(container, SocketKind::Container, daemon.clone())),
     ];
+    if let Some(port) = daemon.config.vsock_agent_port {
+        let l = tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(libc::VMADDR_CID_ANY, port))
+            .with_context(|| format!("bind vsock:any:{port} for VM agents"))?;
+        info!(port, "listening for VM agents on AF_VSOCK");
+        tasks.push(tokio::spawn(vsock_accept_loop(l, daemon.clone())));
+    }
     if let Some(period) = daemon.config.health_check {
         info!(period_secs = period.as_secs(), "agent health checks on");
         tasks.push(tokio::spawn(health::run(daemon.clone(), period)));

@@ -24,8 +24,10 @@ pub struct Claims {
 pub struct RasClaims {
     /// Whom the evidence is about.
     pub subject: Subject,
-    /// The process that asked, as the kernel reported it to rasd.
-    pub caller: Caller,
+    /// The process that asked (or answered, for a forwarded challenge), as the kernel reported
+    /// it to rasd. Absent for a VM guest, whose processes rasd cannot see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
     /// Measurements, each labelled with who took it.
     #[serde(default)]
     pub measurements: Vec<Measurement>,
@@ -108,7 +110,8 @@ pub struct Measurement {
 impl Claims {
     /// Every item a reference file can pin, as (name, sha256): the caller's executable first.
     pub fn measured_items(&self) -> Vec<(String, String)> {
-        let mut items = vec![(format!("exe:{}", self.ras.caller.exe), self.ras.caller.exe_sha256.clone())];
+        let mut items: Vec<(String, String)> =
+            self.ras.caller.iter().map(|c| (format!("exe:{}", c.exe), c.exe_sha256.clone())).collect();
         items.extend(
             self.ras.measurements.iter().filter(|m| m.source == "rasd").map(|m| (m.name.clone(), m.sha256.clone())),
         );

@@ -137,7 +137,7 @@ mod tests {
             eat_profile: crate::claims::EAT_PROFILE.into(),
             ras: RasClaims {
                 subject: Subject::Host,
-                caller: Caller { uid: 0, gid: 0, pid: 1, exe: "/x".into(), exe_sha256: "00".into() },
+                caller: Some(Caller { uid: 0, gid: 0, pid: 1, exe: "/x".into(), exe_sha256: "00".into() }),
                 measurements: vec![],
                 tee: "sim".into(),
                 runtime_log: None,

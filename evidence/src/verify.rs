@@ -94,6 +94,11 @@ pub enum ExpectedSubject {
         /// Runtime kind.
         runtime: String,
     },
+    /// A VM guest, by its vsock CID.
+    Vm {
+        /// The guest's CID.
+        cid: u32,
+    },
     /// Whatever the evidence says (offline checks of evidence of unknown origin).
     Any,
 }
@@ -266,6 +271,7 @@ fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, Strin
 fn check_subject(got: &Subject, want: &ExpectedSubject) -> Result<Outcome, String> {
     let ok = match (want, got) {
         (ExpectedSubject::Any, _) | (ExpectedSubject::Host, Subject::Host) => true,
+        (ExpectedSubject::Vm { cid }, Subject::Vm { cid: got }) => cid == got,
         (ExpectedSubject::Container { id, runtime }, Subject::Container { id: got_id, runtime: got_rt, .. }) => {
             runtime == got_rt && (id == got_id || (id.len() >= 12 && got_id.starts_with(id.as_str())))
         }
@@ -277,6 +283,7 @@ fn check_subject(got: &Subject, want: &ExpectedSubject) -> Result<Outcome, Strin
         let want = match want {
             ExpectedSubject::Host => "host".to_string(),
             ExpectedSubject::Container { id, runtime } => format!("container {runtime}:{id}"),
+            ExpectedSubject::Vm { cid } => format!("vm cid {cid}"),
             ExpectedSubject::Any => unreachable!("Any always matches"),
         };
         Err(format!("subject is {got}, expected {want}"))
@@ -319,7 +326,7 @@ mod tests {
             eat_profile: EAT_PROFILE.into(),
             ras: RasClaims {
                 subject,
-                caller: Caller { uid: 0, gid: 0, pid: 1, exe: "/bin/x".into(), exe_sha256: "ab".repeat(32) },
+                caller: Some(Caller { uid: 0, gid: 0, pid: 1, exe: "/bin/x".into(), exe_sha256: "ab".repeat(32) }),
                 measurements: vec![],
                 tee: "sim".into(),
                 runtime_log: None,

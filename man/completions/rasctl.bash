@@ -209,12 +209,16 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__agent)
-            opts="-h --claims --container --max-backoff --socket --json --help"
+            opts="-h --connect --claims --container --max-backoff --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --claims)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -385,7 +389,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__attest)
-            opts="-h --connect --container --type --trust --reference --allow-sim --max-age --out --socket --json --help"
+            opts="-h --connect --container --type --vm --trust --reference --allow-sim --max-age --out --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,6 +404,10 @@ _rasctl() {
                     return 0
                     ;;
                 --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vm)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -140,6 +140,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_s
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l connect -d 'Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd\'s host socket)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l container -d 'Attest this container instead of the host' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l vm -d 'Attest the VM guest with this vsock CID (its agent connected to rasd over AF_VSOCK)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l trust -d 'Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
@@ -148,6 +149,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l socket -d 'rasd
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l allow-sim -d 'Accept evidence from the simulated TEE'
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l connect -d 'Reach rasd over AF_VSOCK from a VM guest (vsock:CID:PORT; the host is CID 2) instead of the unix socket' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l claims -d 'JSON file of claims the workload reports about itself, sent with every answer' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l container -d 'Assert which container this is; rasd refuses the agent if the kernel says otherwise' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l max-backoff -d 'Longest wait between reconnection attempts, in milliseconds' -r

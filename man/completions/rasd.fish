@@ -15,6 +15,7 @@ complete -c rasd -l docker-socket -d 'Docker API socket, used to resolve contain
 complete -c rasd -l measure-file -d 'A file rasd measures in every container (and on the host) it attests; repeatable' -r
 complete -c rasd -l remote-uid -d 'A uid allowed to send io.ras.Remote challenges on the host socket (the bridge\'s)' -r
 complete -c rasd -l remote-group -d 'A group allowed to send io.ras.Remote challenges on the host socket' -r
+complete -c rasd -l vsock-agent-port -d 'Listen on this AF_VSOCK port for agents in VM guests (identified by their CID)' -r
 complete -c rasd -l auto-register -d 'Register a container on its first connection to the container socket'
 complete -c rasd -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rasd -s V -l version -d 'Print version'

@@ -193,6 +193,9 @@ pub struct ChallengeParams {
     /// The container to attest; the host when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<RemoteContainer>,
+    /// The VM guest to attest, by its vsock CID (exclusive with `container`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<u32>,
     /// The remote address the bridge saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,

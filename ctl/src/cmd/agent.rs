@@ -7,7 +7,7 @@
 //! this is and measures the agent's executable; claims from `--claims` are labelled as the
 //! workload's own.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
@@ -15,6 +15,7 @@ use ras_proto::api::{method, AgentEvent};
 use ras_proto::client::Client;
 use ras_proto::{ProtoError, Request};
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
 
 use crate::cli::AgentArgs;
@@ -23,7 +24,52 @@ use crate::failure::{usage, Failure};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Where the agent reaches rasd.
+#[derive(Debug, Clone)]
+enum Endpoint {
+    Unix(PathBuf),
+    Vsock(u32, u32),
+}
+
+/// Any connected stream.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+impl Endpoint {
+    async fn connect(&self) -> anyhow::Result<Box<dyn Stream>> {
+        Ok(match self {
+            Endpoint::Unix(p) => {
+                Box::new(UnixStream::connect(p).await.with_context(|| format!("connect to {}", p.display()))?)
+            }
+            Endpoint::Vsock(cid, port) => Box::new(
+                tokio_vsock::VsockStream::connect(tokio_vsock::VsockAddr::new(*cid, *port))
+                    .await
+                    .with_context(|| format!("connect to vsock:{cid}:{port}"))?,
+            ),
+        })
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(p) => write!(f, "{}", p.display()),
+            Endpoint::Vsock(cid, port) => write!(f, "vsock:{cid}:{port}"),
+        }
+    }
+}
+
 pub fn run(socket: &Path, a: AgentArgs) -> Result<(), Failure> {
+    let endpoint = match &a.connect {
+        None => Endpoint::Unix(socket.to_path_buf()),
+        Some(t) => match t.strip_prefix("vsock:").and_then(|r| r.split_once(':')) {
+            Some((cid, port)) => match (cid.parse(), port.parse()) {
+                (Ok(cid), Ok(port)) => Endpoint::Vsock(cid, port),
+                _ => return Err(usage(anyhow!("--connect must be vsock:CID:PORT, got {t:?}"))),
+            },
+            None => return Err(usage(anyhow!("--connect must be vsock:CID:PORT, got {t:?}"))),
+        },
+    };
     let claims = match &a.claims {
         Some(p) => Some(
             serde_json::from_str::<Value>(
@@ -37,7 +83,7 @@ pub fn run(socket: &Path, a: AgentArgs) -> Result<(), Failure> {
     let max_backoff = Duration::from_millis(a.max_backoff.max(100));
     runtime()?.block_on(async {
         tokio::select! {
-            () = serve_forever(socket, a.container.as_deref(), claims.as_ref(), max_backoff) => Ok(()),
+            () = serve_forever(&endpoint, a.container.as_deref(), claims.as_ref(), max_backoff) => Ok(()),
             _ = tokio::signal::ctrl_c() => Ok(()),
             _ = sigterm() => Ok(()),
         }
@@ -53,7 +99,7 @@ async fn sigterm() {
     }
 }
 
-async fn serve_forever(socket: &Path, container: Option<&str>, claims: Option<&Value>, max_backoff: Duration) {
+async fn serve_forever(socket: &Endpoint, container: Option<&str>, claims: Option<&Value>, max_backoff: Duration) {
     let mut backoff = MIN_BACKOFF;
     loop {
         match session(socket, container, claims, &mut backoff).await {
@@ -67,13 +113,12 @@ async fn serve_forever(socket: &Path, container: Option<&str>, claims: Option<&V
 
 /// One connection's life: Serve, then answer events until the stream ends.
 async fn session(
-    socket: &Path,
+    socket: &Endpoint,
     container: Option<&str>,
     claims: Option<&Value>,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
-    let stream = UnixStream::connect(socket).await.with_context(|| format!("connect to {}", socket.display()))?;
-    let mut serve = Client::new(stream);
+    let mut serve = Client::new(socket.connect().await?);
     let params = match container {
         Some(c) => json!({ "container": c }),
         None => json!({}),
@@ -83,7 +128,7 @@ async fn session(
     let ready = event(serve.send(&req).await?)?;
     eprintln!("rasctl agent: ready; rasd says this is container {}", ready.id);
     *backoff = MIN_BACKOFF;
-    let mut responder: Option<Client<UnixStream>> = None;
+    let mut responder: Option<Client<Box<dyn Stream>>> = None;
     loop {
         let ev = match serve.next_reply().await {
             Ok(r) => event(r)?,
@@ -97,7 +142,7 @@ async fn session(
         // Reuse one answering connection; open a new one if it broke.
         for attempt in 0..2 {
             if responder.is_none() {
-                responder = Some(Client::new(UnixStream::connect(socket).await?));
+                responder = Some(Client::new(socket.connect().await?));
             }
             let client = responder.as_mut().expect("just set");
             match client.call::<Value>(method::AGENT_RESPOND, params.clone()).await {

@@ -77,18 +77,19 @@ pub async fn fetch(target: &Target, params: Value) -> Result<String, Failure> {
 pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
     let target = parse_target(&a.connect)?;
     let nonce = fresh_nonce()?;
-    let (subject, container) = match &a.container {
-        Some(id) => (
-            ExpectedSubject::Container { id: id.clone(), runtime: a.runtime.clone() },
-            Some(json!({ "id": id, "type": a.runtime })),
-        ),
-        None => (ExpectedSubject::Host, None),
+    let mut params = json!({ "nonce": nonce });
+    let subject = match (&a.container, a.vm) {
+        (Some(id), _) => {
+            params["container"] = json!({ "id": id, "type": a.runtime });
+            ExpectedSubject::Container { id: id.clone(), runtime: a.runtime.clone() }
+        }
+        (None, Some(cid)) => {
+            params["vm"] = json!(cid);
+            ExpectedSubject::Vm { cid }
+        }
+        (None, None) => ExpectedSubject::Host,
     };
     let exp = expectations(&a.policy, &nonce, subject)?;
-    let mut params = json!({ "nonce": nonce });
-    if let Some(c) = container {
-        params["container"] = c;
-    }
     let evidence = runtime()?.block_on(fetch(&target, params))?;
     if let Some(out) = &a.out {
         emit(Some(out), &format!("{evidence}\n"))?;

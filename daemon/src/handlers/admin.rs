@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use super::{identify, in_group, reply};
+use crate::agents::AgentKey;
 use crate::ak::AkError;
 use crate::containers::{register, RegisterError};
 use crate::dispatch::CallContext;
@@ -91,7 +92,7 @@ fn ak_failed(e: &AkError) -> VarlinkError {
 }
 
 fn info_of(ctx: &CallContext, r: Registration) -> ContainerInfo {
-    let agent = ctx.daemon.agents.has(&r.container());
+    let agent = ctx.daemon.agents.has(&AgentKey::Container(r.container()));
     ContainerInfo {
         id: r.id,
         runtime: r.runtime.to_string(),
@@ -143,7 +144,7 @@ pub async fn remove_container(req: &Request, ctx: &CallContext) -> Result<Value,
         Lookup::None => not_found(&p, "no such registration"),
         Lookup::Ambiguous => not_found(&p, "several registrations match; give more of the id"),
     })?;
-    d.agents.evict(&reg.container());
+    d.agents.evict(&AgentKey::Container(reg.container()));
     d.registry.remove(&reg.container(), None).map_err(|e| not_found(&p, &format!("persist: {e}")))?;
     info!(container = %reg.id, runtime = %reg.runtime, "registration removed by operator");
     Ok(json!({}))

@@ -1,8 +1,7 @@
-//! `io.ras.Agent`: the in-container agent. `Serve` opens the stream rasd forwards challenges
-//! on; `Respond` answers one, from any process of the same container. Both work out the
-//! container from the kernel; the agent's own words are only checked, never used.
-
-use std::sync::Arc;
+//! `io.ras.Agent`: the agent in a container or a VM guest. `Serve` opens the stream rasd
+//! forwards challenges on; `Respond` answers one, from any process of the same container (or
+//! the same CID). Both work out who is answering from the kernel; the agent's own words are
+//! only checked, never used.
 
 use ras_proto::api::{AgentEvent, RespondParams, ServeParams};
 use ras_proto::{Request, VarlinkError};
@@ -10,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use super::{check_assertion, identify, measure, resolve, Resolved};
+use super::{check_assertion, measure, resolve_origin, Resolved};
 use crate::agents::{AgentGuard, Answer};
 use crate::dispatch::CallContext;
 
@@ -33,15 +32,18 @@ pub async fn serve<'a>(req: &Request, ctx: &'a CallContext) -> Result<AgentStrea
     if !req.more {
         return Err(VarlinkError::expected_more());
     }
-    let id = identify(ctx).await?;
-    let resolved = resolve(ctx, &id).await?;
-    check_assertion(p.container.as_deref(), &resolved)?;
-    let Resolved::Container(reg) = resolved else {
-        return Err(VarlinkError::permission_denied());
+    let (id, resolved) = resolve_origin(ctx).await?;
+    if !matches!(resolved, Resolved::Vm(_)) {
+        check_assertion(p.container.as_deref(), &resolved)?;
+    }
+    let key = resolved.agent_key().ok_or_else(VarlinkError::permission_denied)?;
+    let (events, guard) = ctx.daemon.agents.attach(key.clone());
+    let ready_id = match &resolved {
+        Resolved::Container(reg) => reg.id.clone(),
+        _ => key.to_string(),
     };
-    let (events, guard) = ctx.daemon.agents.attach(reg.container());
-    info!(container = %reg.id, runtime = %reg.runtime, agent_pid = id.pid, exe = %id.exe, "agent connected");
-    Ok(AgentStream { ready: AgentEvent { kind: "ready".into(), id: reg.id, nonce: None }, events, guard })
+    info!(agent = %key, agent_pid = ?id.as_ref().map(|i| i.pid), exe = ?id.as_ref().map(|i| &i.exe), "agent connected");
+    Ok(AgentStream { ready: AgentEvent { kind: "ready".into(), id: ready_id, nonce: None }, events, guard })
 }
 
 /// `Respond`: delivers an answer, after checking that the responder is in the challenge's
@@ -53,15 +55,14 @@ pub async fn respond(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkE
         return Err(VarlinkError::invalid_parameter("claims"));
     }
     let unknown = || VarlinkError::new("io.ras.Agent.UnknownChallenge", json!({ "id": p.id }));
-    let identity = identify(ctx).await?;
-    let resolved = resolve(ctx, &identity).await?;
-    let Resolved::Container(reg) = &resolved else { return Err(VarlinkError::permission_denied()) };
+    let (identity, resolved) = resolve_origin(ctx).await?;
+    let responder = resolved.agent_key().ok_or_else(VarlinkError::permission_denied)?;
     let target = ctx.daemon.agents.pending_container(&p.id).ok_or_else(unknown)?;
-    if target != reg.container() {
-        warn!(challenge_for = %target, responder = %reg.container(), "answer from another container; refused");
+    if target != responder {
+        warn!(challenge_for = %target, %responder, "answer from another container; refused");
         return Err(VarlinkError::permission_denied());
     }
-    let measurements = measure(ctx, Arc::clone(&ctx.peer), &resolved).await?;
+    let measurements = measure(ctx, &resolved).await?;
     let answer = Answer { identity, measurements, claims: p.claims };
     if !ctx.daemon.agents.answer(&p.id, answer) {
         return Err(unknown());

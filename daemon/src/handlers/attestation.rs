@@ -54,8 +54,9 @@ pub async fn get_evidence(req: &Request, ctx: &CallContext) -> Result<Value, Var
     let id = identify(ctx).await?;
     let resolved = resolve(ctx, &id).await?;
     check_assertion(p.container.as_deref(), &resolved)?;
-    let measurements = measure(ctx, ctx.peer.clone(), &resolved).await?;
-    let input = EvidenceInput { nonce: &nonce, resolved: &resolved, caller: &id, measurements, workload_claims: None };
+    let measurements = measure(ctx, &resolved).await?;
+    let input =
+        EvidenceInput { nonce: &nonce, resolved: &resolved, caller: Some(&id), measurements, workload_claims: None };
     let evidence = sign_evidence(&ctx.daemon, input).await?;
     info!(subject = %resolved.subject(), exe = %id.exe, "evidence issued");
     reply(&EvidenceReply { evidence })

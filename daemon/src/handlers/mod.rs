@@ -17,9 +17,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::warn;
 
+use std::sync::Arc;
+
+use crate::agents::AgentKey;
 use crate::containers::register;
-use crate::dispatch::CallContext;
-use crate::identity::{Identity, Placement};
+use crate::dispatch::{CallContext, Origin};
+use crate::identity::{Identity, Peer, Placement};
 use crate::registry::Registration;
 use crate::{unix_now, Daemon, SocketKind};
 
@@ -28,10 +31,18 @@ pub fn reply<T: Serialize>(v: &T) -> Result<Value, VarlinkError> {
     Ok(serde_json::to_value(v).expect("reply types serialize"))
 }
 
+/// The calling process, pinned; a VM guest has none.
+pub fn process(ctx: &CallContext) -> Result<Arc<Peer>, VarlinkError> {
+    match &ctx.origin {
+        Origin::Process(p) => Ok(p.clone()),
+        Origin::Vm(_) => Err(VarlinkError::permission_denied()),
+    }
+}
+
 /// The caller's identity now, read off the async runtime.
 pub async fn identify(ctx: &CallContext) -> Result<Identity, VarlinkError> {
     let daemon = ctx.daemon.clone();
-    let peer = ctx.peer.clone();
+    let peer = process(ctx)?;
     tokio::task::spawn_blocking(move || peer.snapshot(&daemon.exe_cache))
         .await
         .map_err(|e| attestation::peer_gone(&e.to_string()))?
@@ -45,6 +56,8 @@ pub enum Resolved {
     Host,
     /// A registered container.
     Container(Registration),
+    /// A VM guest, by vsock CID.
+    Vm(u32),
 }
 
 impl Resolved {
@@ -53,6 +66,7 @@ impl Resolved {
         match self {
             Resolved::Host => "host".into(),
             Resolved::Container(r) => format!("{}-{}", r.runtime, r.id),
+            Resolved::Vm(cid) => format!("vm-{cid}"),
         }
     }
 
@@ -66,6 +80,29 @@ impl Resolved {
                 name: r.name.clone(),
                 pid_ns: r.pid_ns,
             },
+            Resolved::Vm(cid) => Subject::Vm { cid: *cid },
+        }
+    }
+
+    /// The agent slot of this subject, if it can have one.
+    pub fn agent_key(&self) -> Option<AgentKey> {
+        match self {
+            Resolved::Host => None,
+            Resolved::Container(r) => Some(AgentKey::Container(r.container())),
+            Resolved::Vm(cid) => Some(AgentKey::Vm(*cid)),
+        }
+    }
+}
+
+/// Whom the caller is, with its process identity when it has one: a VM guest is its CID,
+/// a local process is resolved by [`resolve`].
+pub async fn resolve_origin(ctx: &CallContext) -> Result<(Option<Identity>, Resolved), VarlinkError> {
+    match &ctx.origin {
+        Origin::Vm(cid) => Ok((None, Resolved::Vm(*cid))),
+        Origin::Process(_) => {
+            let id = identify(ctx).await?;
+            let resolved = resolve(ctx, &id).await?;
+            Ok((Some(id), resolved))
         }
     }
 }
@@ -80,6 +117,7 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
         Err(VarlinkError::permission_denied())
     };
     match (ctx.socket, &id.placement) {
+        (SocketKind::Vsock, _) => refuse("a local process on the vsock agent port"),
         (_, Placement::Ambiguous) => refuse("cgroup hierarchies name different containers"),
         (SocketKind::Host, Placement::Host) => Ok(Resolved::Host),
         (SocketKind::Host, Placement::Container(_)) => refuse("a container process on the host socket"),
@@ -115,7 +153,7 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
 pub fn check_assertion(claimed: Option<&str>, resolved: &Resolved) -> Result<(), VarlinkError> {
     let Some(claimed) = claimed else { return Ok(()) };
     let ok = match resolved {
-        Resolved::Host => false,
+        Resolved::Host | Resolved::Vm(_) => false,
         Resolved::Container(r) => {
             claimed == r.id || (claimed.len() >= 12 && r.id.starts_with(claimed)) || r.name.as_deref() == Some(claimed)
         }
@@ -138,8 +176,8 @@ pub struct EvidenceInput<'a> {
     pub nonce: &'a [u8],
     /// Whom it is about.
     pub resolved: &'a Resolved,
-    /// The process measured as the caller.
-    pub caller: &'a Identity,
+    /// The process measured as the caller (none for a VM guest).
+    pub caller: Option<&'a Identity>,
     /// Files rasd measured.
     pub measurements: Vec<Measurement>,
     /// Claims the workload reported.
@@ -147,27 +185,26 @@ pub struct EvidenceInput<'a> {
 }
 
 /// Builds the claims and signs them with the AK.
-pub async fn sign_evidence(daemon: &std::sync::Arc<Daemon>, input: EvidenceInput<'_>) -> Result<String, VarlinkError> {
+pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Result<String, VarlinkError> {
     let d = daemon.clone();
     let key = input.resolved.log_key();
     let runtime_log = tokio::task::spawn_blocking(move || d.logs.snapshot(&key))
         .await
         .map_err(|e| attestation::signing_failed(&e.to_string()))?
         .map_err(|e| attestation::signing_failed(&format!("{:#}", anyhow::Error::from(e))))?;
-    let id = input.caller;
     let claims = Claims {
         eat_nonce: URL_SAFE_NO_PAD.encode(input.nonce),
         iat: unix_now(),
         eat_profile: EAT_PROFILE.into(),
         ras: RasClaims {
             subject: input.resolved.subject(),
-            caller: Caller {
+            caller: input.caller.map(|id| Caller {
                 uid: id.uid,
                 gid: id.gid,
                 pid: id.pid,
                 exe: id.exe.clone(),
                 exe_sha256: id.exe_sha256.clone(),
-            },
+            }),
             measurements: input.measurements,
             tee: daemon.tee.kind().into(),
             runtime_log,
@@ -179,14 +216,16 @@ pub async fn sign_evidence(daemon: &std::sync::Arc<Daemon>, input: EvidenceInput
 
 /// Measures the configured files for a subject, through `peer`'s root. Blocking work runs
 /// off the runtime.
-pub async fn measure(
-    ctx: &CallContext,
-    peer: std::sync::Arc<crate::identity::Peer>,
-    resolved: &Resolved,
-) -> Result<Vec<Measurement>, VarlinkError> {
+pub async fn measure(ctx: &CallContext, resolved: &Resolved) -> Result<Vec<Measurement>, VarlinkError> {
     let files = match resolved {
         Resolved::Host => ctx.daemon.config.measure_files.clone(),
         Resolved::Container(r) => ctx.daemon.config.files_for(&r.id, r.name.as_deref()),
+        // rasd cannot read a VM guest's files.
+        Resolved::Vm(_) => Vec::new(),
+    };
+    let peer = match &ctx.origin {
+        Origin::Process(p) => p.clone(),
+        Origin::Vm(_) => return Ok(Vec::new()),
     };
     if files.is_empty() {
         return Ok(Vec::new());

@@ -1,6 +1,7 @@
 //! `io.ras.Remote`: challenges from remote verifiers (through ras-bridge) or authorized local
-//! callers. A container challenge is answered only with evidence whose subject is that
-//! container, measured through the answering agent; every failure has its own error.
+//! callers. A container (or VM guest) challenge is answered only with evidence whose subject
+//! is that container (or guest), measured through the answering agent; every failure has its
+//! own error, and none of them falls back to host evidence.
 
 use ras_proto::api::{ChallengeParams, EvidenceReply};
 use ras_proto::{Request, VarlinkError};
@@ -12,7 +13,6 @@ use super::{identify, in_group, measure, reply, sign_evidence, EvidenceInput, Re
 use crate::agents::ChallengeError;
 use crate::dispatch::CallContext;
 use crate::identity::Runtime;
-use crate::registry::Lookup;
 
 const IFACE: &str = "io.ras.Remote";
 
@@ -24,6 +24,9 @@ fn error(name: &str, params: Value) -> VarlinkError {
 pub async fn challenge(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
     let p: ChallengeParams = req.params()?;
     let nonce = parse_nonce(&p.nonce)?;
+    if p.container.is_some() && p.vm.is_some() {
+        return Err(VarlinkError::invalid_parameter("vm"));
+    }
     let caller = identify(ctx).await?;
     let d = &ctx.daemon;
     let allowed =
@@ -33,44 +36,54 @@ pub async fn challenge(req: &Request, ctx: &CallContext) -> Result<Value, Varlin
         return Err(VarlinkError::permission_denied());
     }
     let peer = p.peer.as_deref().unwrap_or("local");
-    let Some(target) = p.container else {
-        let resolved = Resolved::Host;
-        let measurements = measure(ctx, ctx.peer.clone(), &resolved).await?;
-        let input =
-            EvidenceInput { nonce: &nonce, resolved: &resolved, caller: &caller, measurements, workload_claims: None };
-        let evidence = sign_evidence(d, input).await?;
-        info!(peer, subject = "host", "remote challenge answered");
-        return reply(&EvidenceReply { evidence });
+
+    // The subject asked for, and the error parameters that name it.
+    let (resolved, ids) = match (&p.container, p.vm) {
+        (None, None) => {
+            let resolved = Resolved::Host;
+            let measurements = measure(ctx, &resolved).await?;
+            let input = EvidenceInput {
+                nonce: &nonce,
+                resolved: &resolved,
+                caller: Some(&caller),
+                measurements,
+                workload_claims: None,
+            };
+            let evidence = sign_evidence(d, input).await?;
+            info!(peer, subject = "host", "remote challenge answered");
+            return reply(&EvidenceReply { evidence });
+        }
+        (Some(target), _) => {
+            let unknown = || error("UnknownContainer", json!({ "id": target.id, "type": target.runtime }));
+            let runtime = Runtime::parse(&target.runtime).ok_or_else(unknown)?;
+            let reg = d.registry.find(runtime, &target.id).map_err(|_| unknown())?;
+            let ids = json!({ "id": reg.id, "type": reg.runtime.as_str() });
+            (Resolved::Container(reg), ids)
+        }
+        (None, Some(cid)) => (Resolved::Vm(cid), json!({ "id": cid.to_string(), "type": "vm" })),
     };
-    let unknown = || error("UnknownContainer", json!({ "id": target.id, "type": target.runtime }));
-    let runtime = Runtime::parse(&target.runtime).ok_or_else(unknown)?;
-    let reg = match d.registry.find(runtime, &target.id) {
-        Ok(r) => r,
-        Err(Lookup::None | Lookup::Ambiguous) => return Err(unknown()),
-    };
-    let c = reg.container();
-    let ids = json!({ "id": reg.id, "type": reg.runtime.as_str() });
+    let key = resolved.agent_key().expect("containers and VMs have agent slots");
     let timeout = d.config.challenge_timeout;
-    let answer = d.agents.challenge(&c, Some(p.nonce.clone()), timeout).await.map_err(|e| {
-        warn!(peer, container = %c, error = ?e, "container challenge failed");
+    let answer = d.agents.challenge(&key, Some(p.nonce.clone()), timeout).await.map_err(|e| {
+        warn!(peer, agent = %key, error = ?e, "challenge through the agent failed");
         match e {
             ChallengeError::NoAgent => error("NoAgent", ids.clone()),
             ChallengeError::Gone => error("AgentGone", ids.clone()),
-            ChallengeError::Timeout => error(
-                "AgentTimeout",
-                json!({ "id": reg.id, "type": reg.runtime.as_str(), "timeout_ms": timeout.as_millis() as u64 }),
-            ),
+            ChallengeError::Timeout => {
+                let mut params = ids.clone();
+                params["timeout_ms"] = json!(timeout.as_millis() as u64);
+                error("AgentTimeout", params)
+            }
         }
     })?;
-    let resolved = Resolved::Container(reg);
     let input = EvidenceInput {
         nonce: &nonce,
         resolved: &resolved,
-        caller: &answer.identity,
+        caller: answer.identity.as_ref(),
         measurements: answer.measurements,
         workload_claims: answer.claims,
     };
     let evidence = sign_evidence(d, input).await?;
-    info!(peer, subject = %resolved.subject(), agent_pid = answer.identity.pid, "remote container challenge answered");
+    info!(peer, subject = %resolved.subject(), agent = %key, "remote challenge answered through the agent");
     reply(&EvidenceReply { evidence })
 }

@@ -1,0 +1,127 @@
+//! VM guests over AF_VSOCK, through the generic-stream harness: rasd's connection code runs on
+//! in-memory streams whose peer is a VM CID, as the vsock accept loop would report it. (This
+//! machine has no vsock loopback, so the transport itself is exercised only where a CID-1 bind
+//! works; see the bridge tests.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use ras_proto::api::method;
+use ras_proto::client::Client;
+use ras_proto::{ProtoError, Request};
+use rasd::config::{Args, Config};
+use rasd::connection::{serve, serve_stream};
+use rasd::dispatch::Origin;
+use rasd::{Daemon, SocketKind};
+use serde_json::{json, Value};
+use tokio::io::DuplexStream;
+
+fn daemon(dir: &std::path::Path) -> Arc<Daemon> {
+    let uid = nix::unistd::getuid().as_raw().to_string();
+    let args = Args::parse_from([
+        "rasd",
+        "--runtime-dir",
+        dir.join("run").to_str().unwrap(),
+        "--state-dir",
+        dir.join("state").to_str().unwrap(),
+        "--remote-uid",
+        &uid,
+        "--challenge-timeout",
+        "2000",
+    ]);
+    Arc::new(Daemon::open(Config::resolve(args).unwrap()).unwrap())
+}
+
+/// A connection whose kernel-reported peer is the VM guest `cid`.
+fn vm_conn(d: &Arc<Daemon>, cid: u32) -> Client<DuplexStream> {
+    let (client, server) = tokio::io::duplex(1 << 16);
+    tokio::spawn(serve_stream(server, Origin::Vm(cid), SocketKind::Vsock, d.clone()));
+    Client::new(client)
+}
+
+/// A host-socket connection from this (authorized) test process.
+fn host_conn(d: &Arc<Daemon>) -> Client<tokio::net::UnixStream> {
+    let (client, server) = tokio::net::UnixStream::pair().unwrap();
+    tokio::spawn(serve(server, SocketKind::Host, d.clone()));
+    Client::new(client)
+}
+
+fn claims_of(evidence: &str) -> Value {
+    let p = ras_evidence::jws::parse(evidence).unwrap();
+    serde_json::to_value(p.claims().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vm_agent_answers_and_the_evidence_names_its_cid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(dir.path());
+
+    let mut serve_conn = vm_conn(&d, 42);
+    let mut req = Request::new(method::AGENT_SERVE, json!({}));
+    req.more = true;
+    let ready = serve_conn.send(&req).await.unwrap();
+    assert_eq!(ready.parameters["kind"], "ready");
+    assert_eq!(ready.parameters["id"], "vm:42");
+
+    // The guest's agent: an impostor CID tries first, then the guest answers.
+    let agent_d = d.clone();
+    let agent = tokio::spawn(async move {
+        let ev = serve_conn.next_reply().await.unwrap();
+        let id = ev.parameters["id"].as_str().unwrap().to_string();
+        assert_eq!(ev.parameters["kind"], "challenge");
+        let mut other = vm_conn(&agent_d, 43);
+        let refused = other.call::<Value>(method::AGENT_RESPOND, json!({ "id": id })).await;
+        assert!(matches!(refused, Err(ProtoError::Call(e)) if e.name == "org.varlink.service.PermissionDenied"));
+        let mut mine = vm_conn(&agent_d, 42);
+        mine.call::<Value>(method::AGENT_RESPOND, json!({ "id": id, "claims": { "guest": "reported" } }))
+            .await
+            .unwrap();
+        serve_conn
+    });
+
+    let nonce = "00112233445566778899aabbccddeeff";
+    let mut host = host_conn(&d);
+    let reply: Value = host.call(method::CHALLENGE, json!({ "nonce": nonce, "vm": 42 })).await.unwrap();
+    let claims = claims_of(reply["evidence"].as_str().unwrap());
+    assert_eq!(claims["ras"]["subject"], json!({ "kind": "vm", "cid": 42 }));
+    assert!(claims["ras"].get("caller").is_none(), "rasd sees no process inside a VM");
+    assert_eq!(claims["ras"]["workload_claims"], json!({ "guest": "reported" }));
+    let _serve_conn = agent.await.unwrap();
+
+    // No agent for another CID; never host evidence instead.
+    let err = host.call::<Value>(method::CHALLENGE, json!({ "nonce": nonce, "vm": 7 })).await.unwrap_err();
+    assert!(matches!(err, ProtoError::Call(e) if e.name == "io.ras.Remote.NoAgent"));
+    // Container and VM at once is a bad request.
+    let err = host
+        .call::<Value>(
+            method::CHALLENGE,
+            json!({ "nonce": nonce, "vm": 42, "container": { "id": "x", "type": "docker" } }),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProtoError::Call(e) if e.name == "org.varlink.service.InvalidParameter"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vsock_port_serves_agents_only_and_a_dead_vm_agent_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(dir.path());
+    let mut c = vm_conn(&d, 42);
+    let err = c.call::<Value>(method::GET_EVIDENCE, json!({ "nonce": "0011223344556677" })).await.unwrap_err();
+    assert!(matches!(err, ProtoError::Call(e) if e.name == "org.varlink.service.InterfaceNotFound"));
+
+    let mut serve_conn = vm_conn(&d, 42);
+    let mut req = Request::new(method::AGENT_SERVE, json!({}));
+    req.more = true;
+    serve_conn.send(&req).await.unwrap();
+    let mut host = host_conn(&d);
+    let started = std::time::Instant::now();
+    let (r, ()) =
+        tokio::join!(host.call::<Value>(method::CHALLENGE, json!({ "nonce": "0011223344556677", "vm": 42 })), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            drop(serve_conn);
+        });
+    assert!(matches!(r, Err(ProtoError::Call(e)) if e.name == "io.ras.Remote.AgentGone"));
+    assert!(started.elapsed() < Duration::from_millis(1900), "failed at the deadline, not at once");
+}
