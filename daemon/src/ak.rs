@@ -13,7 +13,7 @@ use ring::signature::EcdsaKeyPair;
 use thiserror::Error;
 
 use crate::keys::{key_pair, new_pkcs8, KeyError};
-use crate::state::{ensure_dir, write_atomic};
+use crate::state::{ensure_dir, load_or_create_pem, write_atomic, PemFileError};
 use crate::tee::{Tee, TeeError};
 
 /// An AK failure.
@@ -34,6 +34,9 @@ pub enum AkError {
     /// The TEE failed.
     #[error(transparent)]
     Tee(#[from] TeeError),
+    /// A key or certificate file could not be read or written.
+    #[error(transparent)]
+    File(#[from] PemFileError),
     /// The AK key could not be made or loaded.
     #[error(transparent)]
     Keys(#[from] KeyError),
@@ -71,31 +74,18 @@ impl AkStore {
         ensure_dir(&dir, 0o700).map_err(state_err(&dir))?;
         let key_path = dir.join("ak.key");
         let chain_path = dir.join("ak-chain.pem");
-        let pkcs8 = match std::fs::read_to_string(&key_path) {
-            Ok(text) => pem::parse_label(&text, "PRIVATE KEY").map_err(|e| AkError::Material(e.to_string()))?.remove(0),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let pkcs8 = new_pkcs8()?;
-                write_atomic(&key_path, pem::encode("PRIVATE KEY", &pkcs8).as_bytes(), 0o600)
-                    .map_err(state_err(&key_path))?;
-                // A new key needs a new certificate.
-                let _ = std::fs::remove_file(&chain_path);
-                pkcs8
-            }
-            Err(e) => return Err(state_err(&key_path)(e)),
-        };
-        let (key, rc_key) = key_pair(&pkcs8)?;
+        let (mut keys, created) =
+            load_or_create_pem(&key_path, "PRIVATE KEY", 0o600, || Ok::<_, AkError>(vec![new_pkcs8()?]))?;
+        if created {
+            // A new key needs a new certificate.
+            let _ = std::fs::remove_file(&chain_path);
+        }
+        let (key, rc_key) = key_pair(&keys.swap_remove(0))?;
         let spki = rc_key.public_key_der();
-        let ders = match std::fs::read_to_string(&chain_path) {
-            Ok(text) => pem::parse_label(&text, "CERTIFICATE").map_err(|e| AkError::Material(e.to_string()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let report = tee.report(&ak_binding(&spki))?;
-                let leaf = tee.issue_ak_cert(&rc_key, &report)?;
-                write_atomic(&chain_path, pem::encode("CERTIFICATE", &leaf).as_bytes(), 0o644)
-                    .map_err(state_err(&chain_path))?;
-                vec![leaf]
-            }
-            Err(e) => return Err(state_err(&chain_path)(e)),
-        };
+        let (ders, _) = load_or_create_pem(&chain_path, "CERTIFICATE", 0o644, || {
+            let report = tee.report(&ak_binding(&spki))?;
+            Ok::<_, AkError>(vec![tee.issue_ak_cert(&rc_key, &report)?])
+        })?;
         let tee_root = tee.root_cert().to_vec();
         let mode = mode_of(&ders, &tee_root);
         Ok(AkStore { key, rc_key, spki, chain: RwLock::new(Chain { ders, mode }), chain_path, tee_root })

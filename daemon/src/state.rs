@@ -27,6 +27,54 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// A PEM file of the state directory that could not be read, parsed or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PemFileError {
+    /// Reading or writing failed.
+    #[error("state file {path}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The file holds no usable PEM block.
+    #[error("state file {path}: {source}")]
+    Pem {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: ras_evidence::pem::PemError,
+    },
+}
+
+/// Reads the `label` blocks of a PEM file, or, when it does not exist, makes them with
+/// `create` and writes them atomically with `mode`. Returns the DER blocks and whether they
+/// were just created.
+pub fn load_or_create_pem<E: From<PemFileError>>(
+    path: &Path,
+    label: &str,
+    mode: u32,
+    create: impl FnOnce() -> Result<Vec<Vec<u8>>, E>,
+) -> Result<(Vec<Vec<u8>>, bool), E> {
+    let io_err = |source| PemFileError::Io { path: path.display().to_string(), source };
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let ders = ras_evidence::pem::parse_label(&text, label)
+                .map_err(|source| PemFileError::Pem { path: path.display().to_string(), source })?;
+            Ok((ders, false))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let ders = create()?;
+            let text: String = ders.iter().map(|d| ras_evidence::pem::encode(label, d)).collect();
+            write_atomic(path, text.as_bytes(), mode).map_err(io_err)?;
+            Ok((ders, true))
+        }
+        Err(e) => Err(io_err(e).into()),
+    }
+}
+
 /// Creates `dir` (and parents) with `mode` if missing; an existing directory is left as it is.
 pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
     if dir.is_dir() {

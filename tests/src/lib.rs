@@ -207,6 +207,20 @@ impl Rasd {
             .unwrap_or_else(|| panic!("agent of {id} did not connect; rasd log:\n{}", self.log()));
     }
 
+    /// `rasctl --json verify` of `evidence` (JWS text) against this rasd's trust anchor with
+    /// `--allow-sim` and `extra` flags: the exit code and the JSON verdict.
+    pub fn verify_sim(&self, evidence: &[u8], nonce: &str, extra: &[&str]) -> (Option<i32>, Value) {
+        let f = self.path(&format!("verify-{}.jws", &crate::nonce()[16..]));
+        std::fs::write(&f, evidence).expect("write evidence");
+        let trust = self.trust_anchor();
+        let (f, trust) = (f.to_str().expect("utf-8"), trust.to_str().expect("utf-8"));
+        let base = ["--json", "verify", f, "--nonce", nonce, "--trust", trust, "--allow-sim"];
+        let out = self.rasctl(&[&base[..], extra].concat());
+        let verdict = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("no JSON verdict: {}{}", text(&out.stdout), text(&out.stderr)));
+        (out.status.code(), verdict)
+    }
+
     /// `rasctl attest` through the host socket, with the sim trust anchor.
     pub fn attest(&self, extra: &[&str]) -> Output {
         let trust = self.trust_anchor();

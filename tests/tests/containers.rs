@@ -80,28 +80,12 @@ fn local_evidence_inside_container_b_names_b() {
     let n = nonce();
     let out = b.exec(&["rasctl", "evidence", "--nonce", &n]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let ev = r.path("b.jws");
-    std::fs::write(&ev, &out.stdout).unwrap();
-    let trust = r.trust_anchor();
-    let check = |extra: &[&str]| {
-        let base = [
-            "--json",
-            "verify",
-            ev.to_str().unwrap(),
-            "--nonce",
-            &n,
-            "--trust",
-            trust.to_str().unwrap(),
-            "--allow-sim",
-        ];
-        r.rasctl(&[&base[..], extra].concat())
-    };
-    let ok = check(&["--container", &b.id]);
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    let (code, v) = r.verify_sim(&out.stdout, &n, &["--container", &b.id]);
+    assert_eq!(code, Some(0), "{v}");
     // Never valid as host evidence.
-    let host = check(&[]);
-    assert_eq!(host.status.code(), Some(1));
-    assert_eq!(verdict(&host)["failed_check"], "subject");
+    let (code, v) = r.verify_sim(&out.stdout, &n, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["failed_check"], "subject");
 }
 
 #[test]
@@ -274,22 +258,8 @@ mod spoofing {
         let n = nonce();
         let out = a.exec(&["unshare", "-p", "-f", "rasctl", "evidence", "--nonce", &n]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let ev = r.path("nested.jws");
-        std::fs::write(&ev, &out.stdout).unwrap();
-        let trust = r.trust_anchor();
-        let v = r.rasctl(&[
-            "--json",
-            "verify",
-            ev.to_str().unwrap(),
-            "--nonce",
-            &n,
-            "--trust",
-            trust.to_str().unwrap(),
-            "--allow-sim",
-            "--container",
-            &a.id,
-        ]);
-        assert_eq!(v.status.code(), Some(0), "{}", text(&v.stdout));
+        let (code, v) = r.verify_sim(&out.stdout, &n, &["--container", &a.id]);
+        assert_eq!(code, Some(0), "{v}");
     }
 
     #[test]

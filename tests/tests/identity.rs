@@ -18,13 +18,7 @@ fn evidence_cmd(r: &Rasd, n: &str) -> String {
 fn subject_of(r: &Rasd, out: &std::process::Output, n: &str, id: &str) -> serde_json::Value {
     assert!(out.status.success(), "evidence failed: {}\n{}", text(&out.stderr), r.log());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let f = r.path(&format!("{n}.jws"));
-    std::fs::write(&f, v["evidence"].as_str().unwrap()).unwrap();
-    let trust = r.trust_anchor();
-    let args =
-        ["--json", "verify", f.to_str().unwrap(), "--nonce", n, "--trust", trust.to_str().unwrap(), "--allow-sim"];
-    let verdict = r.rasctl(&[&args[..], &["--container", id]].concat());
-    let verdict: serde_json::Value = serde_json::from_slice(&verdict.stdout).unwrap();
+    let (_, verdict) = r.verify_sim(v["evidence"].as_str().unwrap().as_bytes(), n, &["--container", id]);
     assert_eq!(verdict["verdict"], "pass", "{verdict}");
     verdict["claims"]["ras"]["subject"].clone()
 }

@@ -33,16 +33,7 @@ impl ExeCache {
         if let Some(d) = self.map.lock().expect("cache lock").get(&key) {
             return Ok(d.clone());
         }
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            ctx.update(&buf[..n]);
-        }
-        let digest = hex::encode(ctx.finish());
+        let digest = sha256_reader(&mut file)?;
         let mut map = self.map.lock().expect("cache lock");
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -55,6 +46,19 @@ impl ExeCache {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.map.lock().expect("cache lock").len()
+    }
+}
+
+/// sha256 (hex) of everything `r` yields, read in 64 KiB chunks.
+pub fn sha256_reader(mut r: impl Read) -> io::Result<String> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(ctx.finish()));
+        }
+        ctx.update(&buf[..n]);
     }
 }
 

@@ -8,7 +8,7 @@
 //! fail rather than follow a new process.
 
 pub mod cgroup;
-mod exe_cache;
+pub mod exe_cache;
 mod peer;
 
 pub use cgroup::{ContainerRef, Placement, Runtime};

@@ -245,16 +245,7 @@ fn digest_in_root(root: &File, path: &str) -> io::Result<String> {
     if meta.len() > MAX_MEASURED_FILE {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "file too large to measure"));
     }
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-    }
-    Ok(hex::encode(ctx.finish()))
+    super::exe_cache::sha256_reader(&mut f)
 }
 
 /// The pid namespace's inode and its ancestors', innermost first.

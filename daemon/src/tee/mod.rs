@@ -24,6 +24,9 @@ pub enum TeeError {
     /// A key or certificate is unusable.
     #[error("TEE key material: {0}")]
     Key(String),
+    /// A key or certificate file could not be read or written.
+    #[error(transparent)]
+    File(#[from] crate::state::PemFileError),
     /// A key could not be made or loaded.
     #[error(transparent)]
     Keys(#[from] crate::keys::KeyError),

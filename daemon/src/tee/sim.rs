@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use ras_evidence::cert;
 use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
-use ras_evidence::{cert, pem};
 use ring::signature::EcdsaKeyPair;
 
 use super::{Tee, TeeError};
 use crate::keys::{key_pair, new_pkcs8};
-use crate::state::{ensure_dir, write_atomic};
+use crate::state::{ensure_dir, load_or_create_pem};
 
 /// The simulated TEE device.
 pub struct SimTee {
@@ -30,27 +30,18 @@ impl SimTee {
         ensure_dir(&dir, 0o700).map_err(st(&dir))?;
         let key_path = dir.join("device.key");
         let cert_path = dir.join("device.crt");
-        let pkcs8 = match std::fs::read_to_string(&key_path) {
-            Ok(text) => pem::parse_label(&text, "PRIVATE KEY").map_err(|e| TeeError::Key(e.to_string()))?.remove(0),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let pkcs8 = new_pkcs8()?;
-                write_atomic(&key_path, pem::encode("PRIVATE KEY", &pkcs8).as_bytes(), 0o600).map_err(st(&key_path))?;
-                // A new key invalidates any old root certificate.
-                let _ = std::fs::remove_file(&cert_path);
-                pkcs8
-            }
-            Err(e) => return Err(st(&key_path)(e)),
-        };
-        let (key, rc_key) = key_pair(&pkcs8)?;
-        let root = match std::fs::read_to_string(&cert_path) {
-            Ok(text) => pem::parse_label(&text, "CERTIFICATE").map_err(|e| TeeError::Key(e.to_string()))?.remove(0),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let der = cert::issue_sim_root(&rc_key).map_err(|e| TeeError::Key(e.to_string()))?.der().to_vec();
-                write_atomic(&cert_path, pem::encode("CERTIFICATE", &der).as_bytes(), 0o644).map_err(st(&cert_path))?;
-                der
-            }
-            Err(e) => return Err(st(&cert_path)(e)),
-        };
+        let (mut keys, created) =
+            load_or_create_pem(&key_path, "PRIVATE KEY", 0o600, || Ok::<_, TeeError>(vec![new_pkcs8()?]))?;
+        if created {
+            // A new key invalidates any old root certificate.
+            let _ = std::fs::remove_file(&cert_path);
+        }
+        let (key, rc_key) = key_pair(&keys.swap_remove(0))?;
+        let (mut roots, _) = load_or_create_pem(&cert_path, "CERTIFICATE", 0o644, || {
+            let der = cert::issue_sim_root(&rc_key).map_err(|e| TeeError::Key(e.to_string()))?.der().to_vec();
+            Ok::<_, TeeError>(vec![der])
+        })?;
+        let root = roots.swap_remove(0);
         Ok(SimTee { key, rc_key, root })
     }
 }
