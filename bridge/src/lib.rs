@@ -65,7 +65,14 @@ pub fn run(args: config::Args) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),
         }
         notify(&[sd_notify::NotifyState::Stopping]);
+        // Stop accepting; let forwarded calls finish, within a bound.
         tasks.iter().for_each(|t| t.abort());
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while session::IN_FLIGHT.load(std::sync::atomic::Ordering::Acquire) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         Ok(())
     })
 }

@@ -4,6 +4,8 @@
 //! `io.ras.Remote.Challenge` and `org.varlink.service` gets an exact error, and the
 //! connection stays open.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use ras_proto::api::{method, ChallengeParams, DescriptionParams, NoParams, ServiceInfo};
 use ras_proto::codec::FrameError;
 use ras_proto::stream::{write_message, MessageReader};
@@ -112,9 +114,15 @@ async fn route(req: &Request, source: Source, cfg: &Config, upstream: &mut Upstr
     }
 }
 
+/// Forwarded calls in progress; shutdown waits for them.
+pub static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
 async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &str) -> Result<Reply, VarlinkError> {
+    IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
     let call = upstream.call(&cfg.daemon, req);
-    match tokio::time::timeout(cfg.request_timeout, call).await {
+    let result = tokio::time::timeout(cfg.request_timeout, call).await;
+    IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    match result {
         Err(_) => Err(VarlinkError::new(
             "io.ras.Remote.RequestTimeout",
             json!({ "timeout_ms": cfg.request_timeout.as_millis() as u64 }),

@@ -349,3 +349,30 @@ fn install_honours_destdir_and_prefix() {
     let check = Command::new(bin("rasd")).arg("--config").arg(&cfg).args(["--state-dir", "relative"]).output().unwrap();
     assert!(text(&check.stderr).contains("must be an absolute path"), "config did not parse: {}", text(&check.stderr));
 }
+
+#[test]
+fn on_sigterm_a_call_in_flight_still_gets_its_reply() {
+    if !ras_tests::is_root() && !ras_tests::unavailable("root (cgroups and namespaces)") {
+        return;
+    }
+    // A (fake) container whose agent is frozen: a challenge to it waits for the deadline.
+    let r = Rasd::start(&["--auto-register", "--challenge-timeout", "2000"]);
+    let mut c = FakeCgroup::new();
+    let agent = format!("exec {} --socket {} agent", bin("rasctl").display(), r.container_socket().display());
+    c.spawn(&[], &agent);
+    let init = c.init_pid();
+    r.wait_agent(&c.id);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let sock = r.socket();
+    let id = c.id.clone();
+    let call = std::thread::spawn(move || {
+        let mut raw = Raw::connect(&sock);
+        raw.call("io.ras.Remote.Challenge", json!({"nonce": nonce(), "container": {"id": id, "type": "docker"}}))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(r.pid() as i32), nix::sys::signal::Signal::SIGTERM);
+    // The caller gets rasd's answer (the agent's deadline passed), not a dropped connection.
+    let v = call.join().unwrap();
+    assert_eq!(v["error"], "io.ras.Remote.AgentTimeout", "{v}");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), nix::sys::signal::Signal::SIGCONT);
+}

@@ -17,6 +17,7 @@ pub fn run(socket: &Path, json: bool) -> Result<(), Failure> {
         println!("rasd {} (tee {}), up {}s", s.version, s.tee, s.uptime_secs);
         println!("ak: {} mode, fingerprint {}", s.ak_mode, s.ak_fingerprint);
         println!("connections: {} open, {} calls served", s.connections, s.calls);
+        println!("containers: {} registered, {} agents connected", s.containers, s.agents);
     }
     Ok(())
 }
