@@ -65,6 +65,10 @@ pub struct Args {
     /// Most connections served at once per socket; more wait in the accept queue.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Seconds a connection may wait before sending its next whole message (agent streams
+    /// are exempt); then it is closed, so idle peers cannot hold every connection slot.
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
     /// Register a container on its first connection to the container socket.
     #[arg(long)]
     pub auto_register: bool,
@@ -103,6 +107,7 @@ pub struct FileConfig {
     socket_group: Option<String>,
     max_message_size: Option<usize>,
     max_connections: Option<usize>,
+    idle_timeout: Option<u64>,
     auto_register: Option<bool>,
     health_check: Option<i64>,
     challenge_timeout: Option<u64>,
@@ -136,6 +141,8 @@ pub struct Config {
     pub max_message_size: usize,
     /// Connection bound per socket.
     pub max_connections: usize,
+    /// How long a connection may take to send its next message.
+    pub idle_timeout: Duration,
     /// Register containers on first connection.
     pub auto_register: bool,
     /// Health check period; `None` when off.
@@ -173,6 +180,7 @@ impl Config {
             socket_group: args.socket_group.or(file.socket_group).or_else(|| Some("ras".into())),
             max_message_size: args.max_message_size.or(file.max_message_size).unwrap_or(ras_proto::DEFAULT_MAX_MESSAGE),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(1024),
+            idle_timeout: Duration::from_secs(args.idle_timeout.or(file.idle_timeout).unwrap_or(120).max(1)),
             auto_register: args.auto_register || file.auto_register.unwrap_or(false),
             health_check: health_check(args.health_check.or(file.health_check).unwrap_or(0))?,
             challenge_timeout: Duration::from_millis(

@@ -48,7 +48,12 @@ pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
 async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: &CallContext) {
     let mut reader = MessageReader::new(stream, ctx.daemon.config.max_message_size);
     loop {
-        let (reply, oneway) = match reader.next_message().await {
+        let next = tokio::time::timeout(ctx.daemon.config.idle_timeout, reader.next_message()).await;
+        let Ok(next) = next else {
+            debug!("no whole message within the idle timeout; closing");
+            return;
+        };
+        let (reply, oneway) = match next {
             Ok(None) => return,
             Ok(Some(frame)) => match Request::from_frame(&frame) {
                 Ok(req) => {
