@@ -172,3 +172,29 @@ fn status_is_for_root_or_the_admin_group_only() {
     let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(verdict["claims"]["ras"]["caller"]["uid"], 65534);
 }
+
+#[test]
+fn reference_values_recorded_from_known_good_evidence_pass_and_a_changed_digest_fails() {
+    let r = Rasd::start(&[]);
+    let trust = r.trust_anchor();
+    let n = nonce();
+    let ev = r.evidence(&n, "ev.jws");
+    let refs = r.path("reference.txt");
+    let out = r.rasctl(&["reference", "record", ev.to_str().unwrap(), "--out", refs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let text_refs = std::fs::read_to_string(&refs).unwrap();
+    assert!(text_refs.starts_with("exe:") && text_refs.contains("/rasctl "), "{text_refs}");
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--reference", refs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok    reference   1 measured item(s) match"), "{out}");
+
+    let digest = text_refs.split_whitespace().nth(1).unwrap();
+    std::fs::write(&refs, text_refs.replace(digest, &"0".repeat(64))).unwrap();
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--reference", refs.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL (reference:"), "{out}");
+
+    std::fs::write(&refs, "not a reference file\n").unwrap();
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--reference", refs.to_str().unwrap()]);
+    assert_eq!(code, 2, "a malformed reference file is a usage error: {out}");
+}
