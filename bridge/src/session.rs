@@ -41,7 +41,10 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(stream: S, source: Sourc
         let (reply, oneway) = match msg {
             Ok(None) => return,
             Ok(Some(frame)) => match Request::from_frame(&frame) {
-                Ok(req) => (route(&req, source, cfg, &mut upstream).await, req.oneway),
+                Ok(req) => {
+                    let span = info_span!("call", method = %req.method);
+                    (route(&req, source, cfg, &mut upstream).instrument(span).await, req.oneway)
+                }
                 Err(_) => (Err(VarlinkError::malformed_message("not a varlink call")), false),
             },
             Err(ProtoError::Frame(FrameError::TooLarge { limit })) => {
@@ -176,16 +179,26 @@ mod tests {
         }
     }
 
+    /// The same session code over an in-memory stream and over a unix socket pair.
     #[tokio::test]
     async fn routes_locally_forwards_challenges_and_refuses_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("rasd.sock");
         tokio::spawn(echo_daemon(UnixListener::bind(&sock).unwrap()));
-        let cfg = cfg(sock);
-        let (client, server) = tokio::io::duplex(1 << 16);
-        let source = Source::Cid(42, 1024);
-        tokio::spawn(async move { serve(server, source, &cfg).await });
 
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let cfg1 = cfg(sock.clone());
+        tokio::spawn(async move { serve(server, Source::Cid(42, 1024), &cfg1).await });
+        exercise(client, "vsock:42:1024").await;
+
+        let (client, server) = tokio::net::UnixStream::pair().unwrap();
+        let cfg2 = cfg(sock);
+        let source = Source::Ip("192.0.2.7".parse().unwrap(), 4000);
+        tokio::spawn(async move { serve(server, source, &cfg2).await });
+        exercise(client, "tcp:192.0.2.7:4000").await;
+    }
+
+    async fn exercise<S: AsyncRead + AsyncWrite + Unpin>(client: S, peer: &str) {
         let mut c = ras_proto::client::Client::new(client);
         let req = Request::new("io.ras.Admin.GetStatus", json!({}));
         assert_eq!(c.send(&req).await.unwrap().error.as_deref(), Some("org.varlink.service.InterfaceNotFound"));
@@ -194,7 +207,7 @@ mod tests {
         assert_eq!(info.parameters["product"], "ras-bridge");
         let req = Request::new("io.ras.Remote.Challenge", json!({ "nonce": "0011223344556677", "peer": "lie" }));
         let echoed = c.send(&req).await.unwrap();
-        assert_eq!(echoed.parameters["echo"]["peer"], "vsock:42:1024", "the bridge sets the peer from the stream");
+        assert_eq!(echoed.parameters["echo"]["peer"], peer, "the bridge sets the peer from the stream");
         let req = Request::new("io.ras.Remote.Challenge", json!({ "nonce": 5 }));
         let bad = c.send(&req).await.unwrap();
         assert_eq!(bad.error.as_deref(), Some("org.varlink.service.InvalidParameter"));

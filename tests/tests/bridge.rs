@@ -286,3 +286,35 @@ fn vsock_local_attestation_when_the_kernel_has_loopback() {
     let _ = child.wait();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+#[test]
+fn on_sigterm_the_bridge_lets_a_forwarded_call_finish() {
+    if !ras_tests::is_root() && !ras_tests::unavailable("root (cgroups and namespaces)") {
+        return;
+    }
+    let flags = [Bridge::RASD_FLAGS, &["--auto-register", "--challenge-timeout", "2000"]].concat();
+    let r = Rasd::start(&flags);
+    let b = Bridge::start(&r, &[]);
+    // A (fake) container with a frozen agent: the forwarded challenge waits for rasd's deadline.
+    let mut c = ras_tests::fake::FakeCgroup::new();
+    let agent =
+        format!("exec {} --socket {} agent", ras_tests::bin("rasctl").display(), r.container_socket().display());
+    c.spawn(&[], &agent);
+    let init = c.init_pid();
+    r.wait_agent(&c.id);
+    let stop = nix::sys::signal::Signal::SIGSTOP;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), stop).unwrap();
+    let addr = b.addr.clone();
+    let id = c.id.clone();
+    let call = std::thread::spawn(move || {
+        Tcp::connect(&addr)
+            .call("io.ras.Remote.Challenge", json!({"nonce": nonce(), "container": {"id": id, "type": "docker"}}))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let term = nix::sys::signal::Signal::SIGTERM;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(b.pid() as i32), term).unwrap();
+    let v = call.join().unwrap();
+    assert_eq!(v["error"], "io.ras.Remote.AgentTimeout", "{v}\n{}", b.log());
+    let cont = nix::sys::signal::Signal::SIGCONT;
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), cont);
+}
