@@ -97,9 +97,9 @@ pub enum MeasureCommand {
 #[derive(Debug, Args)]
 pub struct AttestArgs {
     /// Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd's host
-    /// socket).
-    #[arg(long, value_name = "TARGET")]
-    pub connect: String,
+    /// socket). Repeat it to attest several targets concurrently, each with its own nonce.
+    #[arg(long, value_name = "TARGET", required = true)]
+    pub connect: Vec<String>,
     /// Attest this container instead of the host.
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,

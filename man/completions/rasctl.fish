@@ -137,7 +137,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_s
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from help" -f -a "extend" -d 'Append an event to the runtime measurement log; durable when this returns'
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l connect -d 'Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd\'s host socket)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l connect -d 'Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd\'s host socket). Repeat it to attest several targets concurrently, each with its own nonce' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l container -d 'Attest this container instead of the host' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l type -d 'Runtime of --container' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l vm -d 'Attest the VM guest with this vsock CID (its agent connected to rasd over AF_VSOCK)' -r

@@ -318,3 +318,28 @@ fn on_sigterm_the_bridge_lets_a_forwarded_call_finish() {
     let cont = nix::sys::signal::Signal::SIGCONT;
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), cont);
 }
+
+#[test]
+fn attest_takes_many_targets_concurrently() {
+    let r = Rasd::start(Bridge::RASD_FLAGS);
+    let b = Bridge::start(&r, &[]);
+    let other = Rasd::start(&[]);
+    let trust = r.trust_anchor();
+    let unix = format!("unix:{}", r.socket().display());
+    let foreign = format!("unix:{}", other.socket().display());
+    let tcp = b.target();
+    let base = ["--json", "attest", "--trust", trust.to_str().unwrap(), "--allow-sim"];
+    let ok = ras_tests::rasctl(&[&base[..], &["--connect", &tcp, "--connect", &unix]].concat());
+    assert_eq!(ok.status.code(), Some(0), "{}{}", text(&ok.stdout), text(&ok.stderr));
+    let verdicts: Vec<serde_json::Value> = text(&ok.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(verdicts.len(), 2);
+    assert_eq!(verdicts[0]["target"], tcp.as_str());
+    assert_eq!(verdicts[1]["target"], unix.as_str());
+    // One target anchored elsewhere fails the run (exit 1), and is named.
+    let mixed = ras_tests::rasctl(&[&base[..], &["--connect", &tcp, "--connect", &foreign]].concat());
+    assert_eq!(mixed.status.code(), Some(1));
+    let verdicts: Vec<serde_json::Value> =
+        text(&mixed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(verdicts[0]["verdict"], "pass");
+    assert_eq!(verdicts[1]["failed_check"], "chain");
+}

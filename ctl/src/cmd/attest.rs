@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use ras_evidence::ExpectedSubject;
+use ras_evidence::{Expectations, ExpectedSubject};
 use ras_proto::api::{method, EvidenceReply};
 use ras_proto::client::Client;
 use serde_json::{json, Value};
@@ -14,9 +14,9 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::cli::AttestArgs;
 use crate::client::runtime;
 use crate::cmd::evidence::fresh_nonce;
-use crate::cmd::verify::{expectations, report};
+use crate::cmd::verify::{expectations, report, report_target};
 use crate::failure::{usage, Code, Failure};
-use crate::output::emit;
+use crate::output::{emit, print_json};
 
 /// Deadline for the whole exchange; rasd's agent deadline is shorter.
 const EXCHANGE: Duration = Duration::from_secs(60);
@@ -74,8 +74,8 @@ pub async fn fetch(target: &Target, params: Value) -> Result<String, Failure> {
         .map_err(|e| Failure::new(Code::Daemon, e))?
 }
 
-pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
-    let target = parse_target(&a.connect)?;
+/// The challenge parameters and what the answer must show, with a fresh nonce.
+fn challenge_for(a: &AttestArgs) -> Result<(Value, Expectations), Failure> {
     let nonce = fresh_nonce()?;
     let mut params = json!({ "nonce": nonce });
     let subject = match (&a.container, a.vm) {
@@ -89,12 +89,61 @@ pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
         }
         (None, None) => ExpectedSubject::Host,
     };
-    let exp = expectations(&a.policy, &nonce, subject)?;
-    let evidence = runtime()?.block_on(fetch(&target, params))?;
-    if let Some(out) = &a.out {
-        emit(Some(out), &format!("{evidence}\n"))?;
+    Ok((params, expectations(&a.policy, &nonce, subject)?))
+}
+
+pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
+    let targets = a.connect.iter().map(|t| parse_target(t)).collect::<Result<Vec<_>, _>>()?;
+    if targets.len() > 1 && a.out.is_some() {
+        return Err(usage(anyhow!("--out takes the evidence of a single --connect target")));
     }
-    report(&evidence, &exp, json)
+    let rt = runtime()?;
+    if let [target] = targets.as_slice() {
+        let (params, exp) = challenge_for(&a)?;
+        let evidence = rt.block_on(fetch(target, params))?;
+        if let Some(out) = &a.out {
+            emit(Some(out), &format!("{evidence}\n"))?;
+        }
+        return report(&evidence, &exp, json);
+    }
+    // Several targets: challenge them all at once, then report in the order given.
+    let mut jobs = tokio::task::JoinSet::new();
+    let mut expected = Vec::new();
+    for (i, target) in targets.into_iter().enumerate() {
+        let (params, exp) = challenge_for(&a)?;
+        expected.push(exp);
+        jobs.spawn_on(async move { (i, fetch(&target, params).await) }, rt.handle());
+    }
+    let mut answers: Vec<Option<Result<String, Failure>>> = (0..expected.len()).map(|_| None).collect();
+    rt.block_on(async {
+        while let Some(done) = jobs.join_next().await {
+            let (i, answer) = done.expect("attest task does not panic");
+            answers[i] = Some(answer);
+        }
+    });
+    let mut worst: Option<Failure> = None;
+    for ((name, exp), answer) in a.connect.iter().zip(&expected).zip(answers) {
+        if !json {
+            println!("== {name}");
+        }
+        let outcome = match answer.expect("every job reported") {
+            Ok(evidence) => report_target(Some(name), &evidence, exp, json),
+            Err(f) => {
+                if json {
+                    print_json(&json!({ "target": name, "verdict": "error", "reason": format!("{:#}", f.error) }));
+                } else {
+                    println!("error: {:#}", f.error);
+                }
+                Err(Failure { silent: true, ..f })
+            }
+        };
+        if let Err(f) = outcome {
+            if worst.as_ref().map_or(true, |w| (f.code as u8) > (w.code as u8)) {
+                worst = Some(f);
+            }
+        }
+    }
+    worst.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

@@ -51,9 +51,18 @@ pub fn expectations(policy: &PolicyArgs, nonce_hex: &str, subject: ExpectedSubje
 
 /// Verifies and reports: the verdict goes to standard output; failure exits 1.
 pub fn report(evidence: &str, exp: &Expectations, json: bool) -> Result<(), Failure> {
+    report_target(None, evidence, exp, json)
+}
+
+/// [`report`], naming the target in JSON output when several are attested at once.
+pub fn report_target(target: Option<&str>, evidence: &str, exp: &Expectations, json: bool) -> Result<(), Failure> {
     let verdict = verify(evidence, exp);
     if json {
-        print_json(&verdict_json(&verdict));
+        let mut v = verdict_json(&verdict);
+        if let Some(t) = target {
+            v["target"] = serde_json::json!(t);
+        }
+        print_json(&v);
     } else {
         emit(None, &verdict_text(&verdict))?;
     }
