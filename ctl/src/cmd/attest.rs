@@ -138,7 +138,7 @@ pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
             }
         };
         if let Err(f) = outcome {
-            if worst.as_ref().map_or(true, |w| (f.code as u8) > (w.code as u8)) {
+            if worst.as_ref().is_none_or(|w| (f.code as u8) > (w.code as u8)) {
                 worst = Some(f);
             }
         }
