@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::agents::AgentKey;
 use crate::containers::register;
 use crate::dispatch::{CallContext, Origin};
-use crate::identity::{Identity, Peer, Placement};
+use crate::identity::{ContainerRef, Identity, Peer, Placement};
 use crate::registry::Registration;
 use crate::{unix_now, Daemon, SocketKind};
 
@@ -125,17 +125,14 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
         (SocketKind::Container, Placement::Container(c)) => {
             let reg = match ctx.daemon.registry.get(c) {
                 Some(r) => r,
-                None if ctx.daemon.config.auto_register => {
-                    register(&ctx.daemon, c.runtime, &c.id).await.map_err(|e| {
-                        VarlinkError::new("io.ras.Attestation.PeerGone", json!({ "reason": e.to_string() }))
-                    })?
-                }
-                None => {
-                    return Err(VarlinkError::new(
-                        "io.ras.Attestation.NotRegistered",
-                        json!({ "id": c.id, "type": c.runtime.as_str() }),
-                    ))
-                }
+                None if ctx.daemon.config.auto_register => match register(&ctx.daemon, c.runtime, &c.id).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        warn!(container = %c, cause = %e, "auto-registration failed");
+                        return Err(not_registered(c));
+                    }
+                },
+                None => return Err(not_registered(c)),
             };
             let span = tracing::Span::current();
             span.record("container_id", reg.id.as_str());
@@ -147,6 +144,10 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
             Ok(Resolved::Container(reg))
         }
     }
+}
+
+fn not_registered(c: &ContainerRef) -> VarlinkError {
+    VarlinkError::new("io.ras.Attestation.NotRegistered", json!({ "id": c.id, "type": c.runtime.as_str() }))
 }
 
 /// Refuses a request that names a container other than the caller's own.
