@@ -55,6 +55,14 @@ impl Container {
         Container::run(rasd, &[&["rasctl", "agent"], extra].concat())
     }
 
+    /// An agent container, registered with `rasd`, whose agent is connected.
+    pub fn registered_agent(rasd: &Rasd, extra: &[&str]) -> Container {
+        let c = Container::agent(rasd, extra);
+        rasd.add_container(&c.id);
+        rasd.wait_agent(&c.id);
+        c
+    }
+
     /// `docker exec`.
     pub fn exec(&self, args: &[&str]) -> Output {
         Command::new("docker").arg("exec").arg(&self.name).args(args).output().expect("docker exec")

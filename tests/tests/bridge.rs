@@ -240,9 +240,7 @@ fn container_attestation_over_tcp() {
     }
     let r = Rasd::start(Bridge::RASD_FLAGS);
     let b = Bridge::start(&r, &[]);
-    let a = Container::agent(&r, &[]);
-    r.add_container(&a.id);
-    r.wait_agent(&a.id);
+    let a = Container::registered_agent(&r, &[]);
     let trust = r.trust_anchor();
     let out = attest(&b, &trust, &["--json", "--container", &a.id, "--type", "docker"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));

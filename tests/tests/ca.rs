@@ -85,47 +85,18 @@ fn as_mode_csr_signed_by_openssl_ca_and_imported() {
     assert_eq!(csr.status.code(), Some(0), "{}", text(&csr.stderr));
     ok(&openssl(&["req", "-in", &p("ak.csr"), "-verify", "-noout"]), "csr self-signature");
 
+    // An external CA: plain `openssl x509 -req`, with extra flags.
+    let sign = |out: &str, extra: &[&str]| {
+        let (csr, ca, key) = (p("ak.csr"), p("ca.pem"), p("ca.key"));
+        let base = ["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &key, "-days", "30", "-out", out];
+        ok(&openssl(&[&base[..], extra].concat()), out);
+    };
     // Without copying the CSR's extensions the certificate lacks the TEE report: refused.
-    ok(
-        &openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &p("ak.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-days",
-            "30",
-            "-out",
-            &p("bare.pem"),
-        ]),
-        "sign without extensions",
-    );
+    sign(&p("bare.pem"), &[]);
     let refused = r.rasctl(&["ak", "import", &p("bare.pem")]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     assert!(text(&refused.stderr).contains("copy_extensions"), "{}", text(&refused.stderr));
-
-    ok(
-        &openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &p("ak.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-days",
-            "30",
-            "-copy_extensions",
-            "copy",
-            "-out",
-            &p("ak.pem"),
-        ]),
-        "sign with extensions",
-    );
+    sign(&p("ak.pem"), &["-copy_extensions", "copy"]);
     let chain =
         format!("{}{}", std::fs::read_to_string(p("ak.pem")).unwrap(), std::fs::read_to_string(p("ca.pem")).unwrap());
     std::fs::write(p("chain.pem"), chain).unwrap();

@@ -17,9 +17,7 @@ fn container_a_runs_an_agent_and_is_challenged() {
         return;
     }
     let r = Rasd::start(&["--measure-file", "/etc/ras-test-release"]);
-    let a = Container::agent(&r, &[]);
-    r.add_container(&a.id);
-    r.wait_agent(&a.id);
+    let a = Container::registered_agent(&r, &[]);
     let out = r.attest(&["--json", "--container", &a.id[..12], "--type", "docker"]);
     let v = verdict(&out);
     assert_eq!(out.status.code(), Some(0), "{v}\n{}", r.log());
@@ -41,9 +39,7 @@ fn several_challenges_in_flight_to_one_container_are_each_answered() {
         return;
     }
     let r = Rasd::start(&[]);
-    let a = Container::agent(&r, &[]);
-    r.add_container(&a.id);
-    r.wait_agent(&a.id);
+    let a = Container::registered_agent(&r, &[]);
     let trust = r.trust_anchor();
     let connect = format!("unix:{}", r.socket().display());
     let handles: Vec<_> = (0..8)
@@ -94,9 +90,7 @@ fn after_a_rasd_restart_the_agent_comes_back_by_itself() {
         return;
     }
     let mut r = Rasd::start(&[]);
-    let a = Container::agent(&r, &["--max-backoff", "500"]);
-    r.add_container(&a.id);
-    r.wait_agent(&a.id);
+    let a = Container::registered_agent(&r, &["--max-backoff", "500"]);
     r.restart();
     assert_eq!(r.containers().len(), 1, "registration restored:\n{}", r.log());
     r.wait_agent(&a.id);
@@ -111,9 +105,7 @@ fn after_docker_kill_the_registration_is_gone() {
         return;
     }
     let r = Rasd::start(&[]);
-    let a = Container::agent(&r, &[]);
-    r.add_container(&a.id);
-    r.wait_agent(&a.id);
+    let a = Container::registered_agent(&r, &[]);
     a.kill();
     wait_for(Duration::from_secs(15), || r.containers().is_empty())
         .unwrap_or_else(|| panic!("registration still there:\n{}", r.log()));
