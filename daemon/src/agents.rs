@@ -175,8 +175,8 @@ impl Agents {
         result
     }
 
-    /// The container a pending challenge is for.
-    pub fn pending_container(&self, id: &str) -> Option<AgentKey> {
+    /// Whose agent a pending challenge (or ping) was sent to.
+    pub fn pending_for(&self, id: &str) -> Option<AgentKey> {
         self.pending.lock().expect("pending lock").get(id).map(|p| p.container.clone())
     }
 

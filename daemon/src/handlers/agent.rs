@@ -33,9 +33,7 @@ pub async fn serve<'a>(req: &Request, ctx: &'a CallContext) -> Result<AgentStrea
         return Err(VarlinkError::expected_more());
     }
     let (id, resolved) = resolve_origin(ctx).await?;
-    if !matches!(resolved, Resolved::Vm(_)) {
-        check_assertion(p.container.as_deref(), &resolved)?;
-    }
+    check_assertion(p.container.as_deref(), &resolved)?;
     let key = resolved.agent_key().ok_or_else(VarlinkError::permission_denied)?;
     let (events, guard) = ctx.daemon.agents.attach(key.clone());
     let ready_id = match &resolved {
@@ -57,7 +55,7 @@ pub async fn respond(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkE
     let unknown = || VarlinkError::new("io.ras.Agent.UnknownChallenge", json!({ "id": p.id }));
     let (identity, resolved) = resolve_origin(ctx).await?;
     let responder = resolved.agent_key().ok_or_else(VarlinkError::permission_denied)?;
-    let target = ctx.daemon.agents.pending_container(&p.id).ok_or_else(unknown)?;
+    let target = ctx.daemon.agents.pending_for(&p.id).ok_or_else(unknown)?;
     if target != responder {
         warn!(challenge_for = %target, %responder, "answer from another container; refused");
         return Err(VarlinkError::permission_denied());
