@@ -204,9 +204,8 @@ impl Peer {
 
 /// Opens `/proc/<pid>` and proves it belongs to the process `pidfd` pins.
 pub fn open_pinned(pid: i32, pidfd: &OwnedFd) -> Result<OwnedFd, IdentityError> {
-    let path = std::ffi::CString::new(format!("/proc/{pid}")).expect("no NUL in a number");
-    let root = File::open("/proc").map_err(|source| IdentityError::Proc { pid, what: "", source })?;
-    let dir = sys::openat(&OwnedFd::from(root), path.as_c_str(), true).map_err(|_| IdentityError::Gone(pid))?;
+    // A directory fd: reads through it fail once the process is gone, never reach another.
+    let dir = File::open(format!("/proc/{pid}")).map_err(|_| IdentityError::Gone(pid))?;
     check_pin(pid, pidfd)?;
     Ok(OwnedFd::from(dir))
 }
