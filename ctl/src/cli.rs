@@ -237,5 +237,12 @@ pub enum ReferenceCommand {
         /// Write to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// First verify the evidence against this trust anchor (chain, TEE report, signature
+        /// and policy; freshness is not checked, since recording is offline).
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        /// With --trust: accept evidence from the simulated TEE.
+        #[arg(long, requires = "trust")]
+        allow_sim: bool,
     },
 }

@@ -1105,13 +1105,17 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__reference__subcmd__record)
-            opts="-h --out --socket --json --help"
+            opts="-h --out --trust --allow-sim --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

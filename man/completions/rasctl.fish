@@ -89,7 +89,9 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l out -d 'Write to FILE instead of standard output' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l trust -d 'First verify the evidence against this trust anchor (chain, TEE report, signature and policy; freshness is not checked, since recording is offline)' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l allow-sim -d 'With --trust: accept evidence from the simulated TEE'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from help" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'

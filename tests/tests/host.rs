@@ -198,3 +198,23 @@ fn reference_values_recorded_from_known_good_evidence_pass_and_a_changed_digest_
     let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--reference", refs.to_str().unwrap()]);
     assert_eq!(code, 2, "a malformed reference file is a usage error: {out}");
 }
+
+#[test]
+fn reference_record_with_trust_refuses_evidence_that_does_not_verify() {
+    let r = Rasd::start(&[]);
+    let other = Rasd::start(&[]);
+    let ev = r.evidence(&nonce(), "ev.jws");
+    let good = r.trust_anchor();
+    let out =
+        r.rasctl(&["reference", "record", ev.to_str().unwrap(), "--trust", good.to_str().unwrap(), "--allow-sim"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("exe:"));
+    let foreign = other.trust_anchor();
+    let out =
+        r.rasctl(&["reference", "record", ev.to_str().unwrap(), "--trust", foreign.to_str().unwrap(), "--allow-sim"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not recording: the chain check failed"), "{}", text(&out.stderr));
+    let out = r.rasctl(&["reference", "record", ev.to_str().unwrap(), "--trust", good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "sim evidence without --allow-sim");
+    assert!(out.stdout.is_empty());
+}

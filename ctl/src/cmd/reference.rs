@@ -1,20 +1,34 @@
-//! `rasctl reference record`: a reference file from known-good evidence. The evidence is taken
-//! as known-good by the operator's word; verify it first with `rasctl verify`.
+//! `rasctl reference record`: a reference file from known-good evidence. With `--trust` the
+//! evidence is verified first (all but freshness); without it, it is taken as known-good on
+//! the operator's word.
 
 use anyhow::anyhow;
-use ras_evidence::jws;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use ras_evidence::reference::ReferenceValues;
+use ras_evidence::{jws, verify, ExpectedSubject};
 use serde_json::json;
 
-use crate::cli::ReferenceCommand;
-use crate::failure::{usage, Failure};
+use crate::cli::{PolicyArgs, ReferenceCommand};
+use crate::cmd::verify::expectations;
+use crate::failure::{refused, usage, Failure};
 use crate::output::{emit, print_json, read_input};
 
 pub fn run(json: bool, c: ReferenceCommand) -> Result<(), Failure> {
-    let ReferenceCommand::Record { evidence, out } = c;
+    let ReferenceCommand::Record { evidence, out, trust, allow_sim } = c;
     let text = read_input(&evidence)?;
     let claims =
         jws::parse(&text).and_then(|p| p.claims()).map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;
+    if let Some(trust) = trust {
+        // The evidence's own nonce: freshness has no meaning offline, everything else does.
+        let nonce =
+            URL_SAFE_NO_PAD.decode(&claims.eat_nonce).map_err(|_| refused(anyhow!("eat_nonce is not base64url")))?;
+        let policy = PolicyArgs { trust, reference: None, allow_sim, max_age: i64::MAX / 4 };
+        let exp = expectations(&policy, &hex::encode(nonce), ExpectedSubject::Any)?;
+        if let Some((check, reason)) = verify(&text, &exp).first_failure() {
+            return Err(refused(anyhow!("not recording: the {} check failed: {reason}", check.as_str())));
+        }
+    }
     let refs = ReferenceValues::record(&claims);
     if json {
         print_json(&json!({ "entries": refs.len(), "reference": refs.render() }));
