@@ -258,7 +258,12 @@ fn health_check(minutes: i64) -> anyhow::Result<Option<Duration>> {
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read config {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("parse config {}", path.display()))
+    parse_file(&text).with_context(|| format!("parse config {}", path.display()))
+}
+
+/// Parses the text of a `rasd.toml`; the fuzz target's entry point as well.
+pub fn parse_file(text: &str) -> Result<FileConfig, toml::de::Error> {
+    toml::from_str(text)
 }
 
 #[cfg(test)]

@@ -66,7 +66,8 @@ pub fn inspect(socket: &Path, name: &str) -> Result<Inspect, DockerError> {
     parse_response(&resp)
 }
 
-fn parse_response(resp: &[u8]) -> Result<Inspect, DockerError> {
+/// Parses an HTTP/1.0 inspect response (public for the fuzz target).
+pub fn parse_response(resp: &[u8]) -> Result<Inspect, DockerError> {
     let split = resp.windows(4).position(|w| w == b"\r\n\r\n").ok_or(DockerError::Parse)?;
     let head = std::str::from_utf8(&resp[..split]).map_err(|_| DockerError::Parse)?;
     let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or(DockerError::Parse)?;
