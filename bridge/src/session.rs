@@ -126,10 +126,17 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
     let result = tokio::time::timeout(cfg.request_timeout, call).await;
     IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
     match result {
-        Err(_) => Err(VarlinkError::new(
+        Err(_) => {
+            // rasd may still answer this call later; on this connection that answer would be
+            // read as the reply to the next call. The connection goes, and the next call gets
+            // a fresh one.
+            upstream.reset();
+            warn!(target, timeout_ms = cfg.request_timeout.as_millis() as u64, "forwarded call timed out; upstream connection dropped");
+            Err(VarlinkError::new(
             "io.ras.Remote.RequestTimeout",
             json!({ "timeout_ms": cfg.request_timeout.as_millis() as u64 }),
-        )),
+        ))
+        }
         Ok(Err(e)) => {
             warn!(cause = %e, "rasd unreachable");
             Err(VarlinkError::new("io.ras.Remote.Unavailable", json!({ "reason": "rasd is not reachable" })))
@@ -218,5 +225,52 @@ mod tests {
         assert_eq!(c.next_reply().await.unwrap().error.as_deref(), Some("io.ras.Protocol.MessageTooLarge"));
         let req = Request::new("org.varlink.service.GetInfo", json!({}));
         assert!(c.send(&req).await.unwrap().error.is_none());
+    }
+
+    /// A fake rasd that answers its very first call only after `delay`, and every reply
+    /// carries the nonce of the call it answers.
+    async fn slow_first_daemon(listener: UnixListener, delay: Duration) {
+        let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            let first = first.clone();
+            tokio::spawn(async move {
+                let mut r = MessageReader::new(s, 1 << 20);
+                while let Ok(Some(frame)) = r.next_message().await {
+                    let req = Request::from_frame(&frame).unwrap();
+                    if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let reply = Reply::ok(json!({ "answers": req.parameters["nonce"] }));
+                    if write_message(r.get_mut(), &reply.to_json()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// Attack: a call outlives --request-timeout; rasd's late answer must never be read as
+    /// the reply to the next call on the same client connection.
+    #[tokio::test]
+    async fn a_late_reply_never_answers_the_next_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("rasd.sock");
+        tokio::spawn(slow_first_daemon(UnixListener::bind(&sock).unwrap(), Duration::from_millis(600)));
+        let mut config = cfg(sock);
+        config.request_timeout = Duration::from_millis(200);
+        let (client, server) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move { serve(server, Source::Cid(42, 1024), &config).await });
+        let mut c = ras_proto::client::Client::new(client);
+        let call = |nonce: &str| Request::new("io.ras.Remote.Challenge", json!({ "nonce": nonce }));
+        let first = c.send(&call("1111111111111111")).await.unwrap();
+        assert_eq!(first.error.as_deref(), Some("io.ras.Remote.RequestTimeout"));
+        // Let the late answer arrive at the bridge before the next call.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        for nonce in ["2222222222222222", "3333333333333333"] {
+            let r = c.send(&call(nonce)).await.unwrap();
+            assert_eq!(r.error, None, "{:?}", r.parameters);
+            assert_eq!(r.parameters["answers"], nonce, "each reply answers its own call");
+        }
     }
 }

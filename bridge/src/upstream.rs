@@ -15,6 +15,11 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// Drops the connection (a call on it was abandoned); the next call opens a new one.
+    pub fn reset(&mut self) {
+        self.client = None;
+    }
+
     /// Sends `req` to rasd and returns its reply, reconnecting once if the old connection broke.
     pub async fn call(&mut self, daemon: &Path, req: &Request) -> Result<Reply, ProtoError> {
         for attempt in 0..2 {

@@ -69,6 +69,13 @@ pub struct Args {
     /// are exempt); then it is closed, so idle peers cannot hold every connection slot.
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<u64>,
+    /// Most connections one container may hold open on the container socket; more are
+    /// closed at once, so one container cannot take the slots of the others.
+    #[arg(long, value_name = "N")]
+    pub max_container_connections: Option<usize>,
+    /// Most calls of one container served at once; more wait their turn.
+    #[arg(long, value_name = "N")]
+    pub max_container_calls: Option<usize>,
     /// Register a container on its first connection to the container socket.
     #[arg(long)]
     pub auto_register: bool,
@@ -108,6 +115,8 @@ pub struct FileConfig {
     max_message_size: Option<usize>,
     max_connections: Option<usize>,
     idle_timeout: Option<u64>,
+    max_container_connections: Option<usize>,
+    max_container_calls: Option<usize>,
     auto_register: Option<bool>,
     health_check: Option<i64>,
     challenge_timeout: Option<u64>,
@@ -143,6 +152,10 @@ pub struct Config {
     pub max_connections: usize,
     /// How long a connection may take to send its next message.
     pub idle_timeout: Duration,
+    /// Connections per container on the container socket.
+    pub max_container_connections: usize,
+    /// Calls in progress per container.
+    pub max_container_calls: usize,
     /// Register containers on first connection.
     pub auto_register: bool,
     /// Health check period; `None` when off.
@@ -181,6 +194,11 @@ impl Config {
             max_message_size: args.max_message_size.or(file.max_message_size).unwrap_or(ras_proto::DEFAULT_MAX_MESSAGE),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(1024),
             idle_timeout: Duration::from_secs(args.idle_timeout.or(file.idle_timeout).unwrap_or(120).max(1)),
+            max_container_connections: args
+                .max_container_connections
+                .or(file.max_container_connections)
+                .unwrap_or(32),
+            max_container_calls: args.max_container_calls.or(file.max_container_calls).unwrap_or(8),
             auto_register: args.auto_register || file.auto_register.unwrap_or(false),
             health_check: health_check(args.health_check.or(file.health_check).unwrap_or(0))?,
             challenge_timeout: Duration::from_millis(
@@ -210,6 +228,9 @@ impl Config {
         }
         if self.max_connections == 0 {
             bail!("max connections must be at least 1");
+        }
+        if self.max_container_connections == 0 || self.max_container_calls == 0 {
+            bail!("per-container connection and call limits must be at least 1");
         }
         for (name, dir) in [("runtime", &self.runtime_dir), ("state", &self.state_dir)] {
             if !dir.is_absolute() {

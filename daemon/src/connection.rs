@@ -1,6 +1,8 @@
-//! One connection: read a message, parse it, dispatch it, write the reply, in order. This is
-//! the only module that touches bytes. A bad message gets an error reply and the connection
-//! stays open; only a broken stream ends it.
+//! One connection: identify the peer once, then read a message, check that the identity still
+//! holds for it, parse it, dispatch it, write the reply, in order. This is the only module
+//! that touches bytes. A bad message gets an error reply and the connection stays open; a
+//! request whose identity no longer holds gets `PeerChanged` and the connection closes; only
+//! a broken stream ends it otherwise.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,37 +17,77 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::dispatch::{dispatch, CallContext, Dispatched, Origin};
 use crate::handlers::agent::AgentStream;
-use crate::identity::Peer;
+use crate::identity::writer::{CredStream, WriterCheck};
+use crate::identity::{Peer, PeerChange, Placement};
+use crate::quota::ConnectionSlot;
 use crate::{Daemon, SocketKind};
+use std::os::fd::AsFd;
 
 /// Serves a unix connection until the peer closes it or the stream breaks.
 pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
-    let peer = match Peer::from_socket(&stream) {
+    let peer = match identify(&stream, &daemon).await {
         Ok(p) => Arc::new(p),
         Err(e) => {
             warn!(cause = %e, socket = kind.name(), "cannot identify peer; closing");
             return;
         }
     };
-    let span = info_span!("conn", socket = kind.name(), peer_pid = peer.pid, peer_uid = peer.uid, peer_gid = peer.gid);
-    serve_stream(stream, Origin::Process(peer), kind, daemon).instrument(span).await
+    let id = peer.identity();
+    let span = info_span!("conn", socket = kind.name(), peer_pid = peer.pid, peer_uid = id.uid, peer_gid = id.gid);
+    // On the container socket each container has a fixed share of connections and calls.
+    let quotas = daemon.clone();
+    let slot = match (&id.placement, kind) {
+        (Placement::Container(c), SocketKind::Container) => match quotas.quotas.connect(c) {
+            Some(slot) => Some(slot),
+            None => {
+                let max = quotas.quotas.max_connections();
+                span.in_scope(|| warn!(container = %c, max, "container holds its share of connections; closing the new one"));
+                return;
+            }
+        },
+        _ => None,
+    };
+    let stream = CredStream::new(stream, peer.pid);
+    serve_stream(stream, Origin::Process(peer), kind, daemon, slot.as_ref()).instrument(span).await
+}
+
+/// The peer's identity, read off the async runtime (the executable may need hashing).
+async fn identify(stream: &UnixStream, daemon: &Arc<Daemon>) -> anyhow::Result<Peer> {
+    let fd = stream.as_fd().try_clone_to_owned()?;
+    let d = daemon.clone();
+    Ok(tokio::task::spawn_blocking(move || Peer::from_socket(&fd, &d.exe_cache)).await??)
 }
 
 /// Serves any stream whose peer is already known; used for unix sockets, for VM agents over
 /// AF_VSOCK (identified by the CID the kernel reported at accept), and by tests.
-pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+pub async fn serve_stream<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
     stream: S,
     origin: Origin,
     kind: SocketKind,
     daemon: Arc<Daemon>,
+    slot: Option<&ConnectionSlot<'_>>,
 ) {
     daemon.connections.fetch_add(1, Ordering::Relaxed);
     let ctx = CallContext { daemon: daemon.clone(), origin, socket: kind };
-    serve_messages(stream, &ctx).await;
+    serve_messages(stream, &ctx, slot).await;
     daemon.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: &CallContext) {
+/// Whether the identity fixed at connect still holds for the message just read.
+fn still_holds<S: WriterCheck>(ctx: &CallContext, stream: &S) -> Result<(), PeerChange> {
+    let Origin::Process(peer) = &ctx.origin else { return Ok(()) };
+    let writer = match stream.foreign_writer() {
+        Some(foreign) => foreign,
+        None => Some(peer.pid),
+    };
+    peer.check(writer)
+}
+
+async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
+    stream: S,
+    ctx: &CallContext,
+    slot: Option<&ConnectionSlot<'_>>,
+) {
     let mut reader = MessageReader::new(stream, ctx.daemon.config.max_message_size);
     loop {
         let next = tokio::time::timeout(ctx.daemon.config.idle_timeout, reader.next_message()).await;
@@ -53,10 +95,20 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: &Call
             debug!("no whole message within the idle timeout; closing");
             return;
         };
+        let mut close = false;
         let (reply, oneway) = match next {
             Ok(None) => return,
-            Ok(Some(frame)) => match Request::from_frame(&frame) {
-                Ok(req) => {
+            Ok(Some(frame)) => match (still_holds(ctx, reader.get_ref()), Request::from_frame(&frame)) {
+                (Err(change), _) => {
+                    warn!(reason = %change, change = change.tag(), "identity no longer holds; refusing and closing");
+                    close = true;
+                    (Err(VarlinkError::peer_changed(&change.to_string())), false)
+                }
+                (Ok(()), Ok(req)) => {
+                    let _permit = match slot {
+                        Some(s) => Some(s.call().await),
+                        None => None,
+                    };
                     ctx.daemon.calls.fetch_add(1, Ordering::Relaxed);
                     ctx.daemon.in_flight.fetch_add(1, Ordering::AcqRel);
                     let span = info_span!(
@@ -74,12 +126,13 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: &Call
                             (result, req.oneway)
                         }
                         Dispatched::Stream(stream) => {
+                            drop(_permit);
                             // The agent's stream lasts as long as the connection.
-                            return stream_agent(&mut reader, stream).instrument(span).await;
+                            return stream_agent(&mut reader, stream, ctx).instrument(span).await;
                         }
                     }
                 }
-                Err(e) => (Err(VarlinkError::malformed_message(&malformed_reason(&e))), false),
+                (Ok(()), Err(e)) => (Err(VarlinkError::malformed_message(&malformed_reason(&e))), false),
             },
             Err(ProtoError::Frame(FrameError::TooLarge { limit })) => {
                 warn!(limit, "message too large; dropped");
@@ -101,12 +154,19 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: &Call
             debug!(cause = %e, "write failed; connection ends");
             return;
         }
+        if close {
+            return;
+        }
     }
 }
 
 /// Feeds an agent its events until either side ends the stream. The connection closes with
 /// it: a Serve call never returns, so nothing may follow it on the same connection.
-async fn stream_agent<S: AsyncRead + AsyncWrite + Unpin>(reader: &mut MessageReader<S>, mut s: AgentStream<'_>) {
+async fn stream_agent<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
+    reader: &mut MessageReader<S>,
+    mut s: AgentStream<'_>,
+    ctx: &CallContext,
+) {
     let event = |e: &AgentEvent| {
         let mut r = Reply::ok(serde_json::to_value(e).expect("events serialize"));
         r.continues = true;
@@ -131,7 +191,10 @@ async fn stream_agent<S: AsyncRead + AsyncWrite + Unpin>(reader: &mut MessageRea
             },
             msg = reader.next_message() => {
                 match msg {
-                    Ok(Some(_)) => warn!("agent sent a call on its Serve connection; closing"),
+                    Ok(Some(_)) => match still_holds(ctx, reader.get_ref()) {
+                        Err(change) => warn!(reason = %change, "agent stream written by another process; closing"),
+                        Ok(()) => warn!("agent sent a call on its Serve connection; closing"),
+                    },
                     _ => info!("agent disconnected"),
                 }
                 return;

@@ -8,7 +8,7 @@ use ras_proto::{Request, VarlinkError};
 use serde_json::Value;
 
 use crate::handlers::agent::AgentStream;
-use crate::handlers::{admin, agent, attestation, remote, service};
+use crate::handlers::{self, admin, agent, attestation, remote, service};
 use crate::identity::Peer;
 use crate::{Daemon, SocketKind};
 
@@ -68,6 +68,12 @@ async fn call(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
     };
     if !interfaces(ctx.socket).contains(&interface) {
         return Err(VarlinkError::interface_not_found(interface));
+    }
+    // The host socket serves host processes only, whatever the interface: a process in a
+    // container (or in no known container but outside the host's pid namespace or root) gets
+    // neither host evidence nor admin calls nor remote challenges there.
+    if ctx.socket == SocketKind::Host && interface != "org.varlink.service" {
+        handlers::require_host_process(ctx)?;
     }
     match req.method.as_str() {
         method::SERVICE_GET_INFO => service::get_info(req, ctx),

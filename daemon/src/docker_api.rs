@@ -1,6 +1,7 @@
-//! A minimal Docker Engine API client, used only to turn a container name into its id. The
-//! id it returns is checked against the kernel (the init process's cgroup) before use, so
-//! the Docker daemon is a directory service here, not a source of identity.
+//! A minimal Docker Engine API client: a container's id, name and init pid (`State.Pid`).
+//! Docker's word is a claim that registration then verifies against the kernel (the init's
+//! cgroup, that it is pid 1 of its own pid namespace, the cgroup's owner): the Docker daemon
+//! says which process to look at, the kernel says what that process is.
 
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -37,6 +38,10 @@ pub struct Inspect {
     pub id: String,
     /// Name without the leading slash.
     pub name: String,
+    /// The init process's pid on the host (`State.Pid`); 0 when the container is not running.
+    pub pid: i32,
+    /// `State.Running`.
+    pub running: bool,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +50,16 @@ struct Raw {
     id: String,
     #[serde(rename = "Name")]
     name: String,
+    #[serde(rename = "State", default)]
+    state: RawState,
+}
+
+#[derive(Deserialize, Default)]
+struct RawState {
+    #[serde(rename = "Pid", default)]
+    pid: i32,
+    #[serde(rename = "Running", default)]
+    running: bool,
 }
 
 /// Looks a container up by name or id.
@@ -75,7 +90,12 @@ pub fn parse_response(resp: &[u8]) -> Result<Inspect, DockerError> {
         return Err(DockerError::Status(status));
     }
     let raw: Raw = serde_json::from_slice(&resp[split + 4..]).map_err(|_| DockerError::Parse)?;
-    Ok(Inspect { id: raw.id, name: raw.name.trim_start_matches('/').to_string() })
+    Ok(Inspect {
+        id: raw.id,
+        name: raw.name.trim_start_matches('/').to_string(),
+        pid: raw.state.pid,
+        running: raw.state.running,
+    })
 }
 
 #[cfg(test)]
@@ -84,9 +104,10 @@ mod tests {
 
     #[test]
     fn parses_an_inspect_response() {
-        let body = r#"{"Id":"abc","Name":"/web","State":{"Pid":42}}"#;
+        let body = r#"{"Id":"abc","Name":"/web","State":{"Pid":42,"Running":true}}"#;
         let resp = format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}");
-        assert_eq!(parse_response(resp.as_bytes()).unwrap(), Inspect { id: "abc".into(), name: "web".into() });
+        let want = Inspect { id: "abc".into(), name: "web".into(), pid: 42, running: true };
+        assert_eq!(parse_response(resp.as_bytes()).unwrap(), want);
         assert!(matches!(parse_response(b"HTTP/1.0 404 Not Found\r\n\r\n{}"), Err(DockerError::Status(404))));
         assert!(matches!(parse_response(b"garbage"), Err(DockerError::Parse)));
     }

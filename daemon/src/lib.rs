@@ -9,7 +9,7 @@
 //! - [`identity`]: the caller's kernel identity (SO_PEERCRED, pidfd, /proc).
 //! - [`registry`]: registered containers; [`agents`]: in-container agents and forwarded
 //!   challenges; [`health`]: periodic agent health checks; [`docker_api`]: name lookup.
-//! - [`logs`]: runtime measurement logs.
+//! - [`logs`]: runtime measurement logs; [`quota`]: per-container connection and call bounds.
 //! - [`tee`]: TEE backends; [`ak`]: the attestation key; [`keys`]: P-256 key material.
 //! - [`state`]: crash-safe files.
 //! - `sys`: the only place with `unsafe`.
@@ -30,6 +30,7 @@ pub mod keys;
 pub mod listener;
 pub mod logging;
 pub mod logs;
+pub mod quota;
 pub mod registry;
 pub mod state;
 #[allow(unsafe_code)]
@@ -37,6 +38,8 @@ mod sys;
 pub mod tee;
 
 use std::sync::atomic::AtomicI64;
+
+use std::os::unix::fs::MetadataExt;
 
 use anyhow::Context;
 
@@ -100,6 +103,14 @@ pub struct Daemon {
     pub calls: AtomicI64,
     /// Calls being served now (agent streams excluded); shutdown waits for these.
     pub in_flight: AtomicI64,
+    /// Inode of rasd's own pid namespace: host callers share it.
+    pub own_pid_ns: u64,
+    /// rasd's root directory (device, inode): host callers share it.
+    pub own_root: (u64, u64),
+    /// rasd's root directory, opened once: host files are measured through it.
+    pub root_dir: std::fs::File,
+    /// Per-container connection and call quotas.
+    pub quotas: quota::Quotas,
 }
 
 impl Daemon {
@@ -116,6 +127,10 @@ impl Daemon {
         let socket_gid = gid_of(config.socket_group.as_deref());
         let registry = Registry::open(&config.state_dir).context("load container registrations")?;
         let logs = Logs::new(&config.state_dir).context("open runtime logs")?;
+        let own_pid_ns = std::fs::metadata("/proc/self/ns/pid").context("stat own pid namespace")?.ino();
+        let root_dir = std::fs::File::open("/").context("open /")?;
+        let root_meta = root_dir.metadata().context("stat /")?;
+        let quotas = quota::Quotas::new(config.max_container_connections, config.max_container_calls);
         Ok(Daemon {
             config,
             tee,
@@ -131,6 +146,10 @@ impl Daemon {
             connections: AtomicI64::new(0),
             calls: AtomicI64::new(0),
             in_flight: AtomicI64::new(0),
+            own_pid_ns,
+            own_root: (root_meta.dev(), root_meta.ino()),
+            root_dir,
+            quotas,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! the daemon's lifetime: readiness and watchdog notifications, signals, and a shutdown that
 //! lets calls in flight finish within a bound.
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,18 +17,38 @@ use crate::config::{Args, Config};
 use crate::dispatch::Origin;
 use crate::{connection, containers, health, logging, state, sys, Daemon, SocketKind};
 
-/// Binds a socket at `path` with `mode`, replacing a stale socket file but never a live one.
-pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> anyhow::Result<UnixListener> {
+/// Who may own the path a socket is bound at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The host socket: a live socket there is another rasd, and rasd refuses to start.
+    Exclusive,
+    /// The container socket: containers can reach its directory, so whatever is there (an
+    /// impostor's socket, a file) is replaced. The host socket decides whether another rasd
+    /// runs.
+    Replace,
+}
+
+/// Binds a socket at `path` with `mode`, with `SO_PASSCRED` so that every message carries
+/// its writer's pid. A stale socket file is replaced; a live one only under [`Claim::Replace`].
+pub fn bind(path: &Path, mode: u32, gid: Option<u32>, claim: Claim) -> anyhow::Result<UnixListener> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.file_type().is_socket() {
+        if meta.is_dir() {
+            bail!("{} is a directory, not a socket", path.display());
+        }
+        if claim == Claim::Exclusive && !meta.file_type().is_socket() {
             bail!("{} exists and is not a socket", path.display());
         }
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        let live = meta.file_type().is_socket() && std::os::unix::net::UnixStream::connect(path).is_ok();
+        if live && claim == Claim::Exclusive {
             bail!("{} is in use by another daemon", path.display());
+        }
+        if live || !meta.file_type().is_socket() {
+            warn!(socket = %path.display(), "something else held this socket path; replacing it");
         }
         std::fs::remove_file(path).with_context(|| format!("remove stale socket {}", path.display()))?;
     }
     let listener = UnixListener::bind(path).with_context(|| format!("bind {}", path.display()))?;
+    sys::set_passcred(&listener).with_context(|| format!("SO_PASSCRED on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("chmod {}", path.display()))?;
     if let Some(gid) = gid {
@@ -37,25 +57,56 @@ pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> anyhow::Result<UnixList
     Ok(listener)
 }
 
-/// Accepts connections until the task is dropped, at most `max` served at once.
-pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<Daemon>) {
+/// How often rasd checks that the container socket's path still names its own socket.
+const SOCKET_CHECK: Duration = Duration::from_secs(1);
+
+/// A path's (device, inode), without following a symlink.
+fn path_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Accepts connections until the task is dropped, at most `max` served at once. With
+/// `guard`, the path the listener is bound at is checked every second: when it was removed or
+/// replaced (a container that could write the socket directory), rasd binds it anew.
+pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<Daemon>, guard: Option<PathBuf>) {
     let limit = Arc::new(Semaphore::new(daemon.config.max_connections));
+    let mut listener = listener;
+    let mut known = guard.as_deref().and_then(path_id);
+    let mut tick = tokio::time::interval(SOCKET_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // Waiting for a permit before accepting leaves excess callers in the kernel's backlog
         // instead of holding their fds.
         let permit = limit.clone().acquire_owned().await.expect("semaphore never closed");
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let daemon = daemon.clone();
-                tokio::spawn(async move {
-                    connection::serve(stream, kind, daemon).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                error!(cause = %e, socket = kind.name(), "accept failed");
-                // EMFILE and friends: back off instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let daemon = daemon.clone();
+                    tokio::spawn(async move {
+                        connection::serve(stream, kind, daemon).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    error!(cause = %e, socket = kind.name(), "accept failed");
+                    // EMFILE and friends: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            _ = tick.tick(), if guard.is_some() => {
+                let path = guard.as_deref().expect("guarded");
+                if known.is_some() && path_id(path) == known {
+                    continue;
+                }
+                warn!(socket = %path.display(), "the container socket was removed or replaced; binding it again");
+                match bind(path, 0o666, None, Claim::Replace) {
+                    Ok(l) => {
+                        listener = l;
+                        known = path_id(path);
+                        info!(socket = %path.display(), "container socket repaired");
+                    }
+                    Err(e) => error!(cause = %format!("{e:#}"), socket = %path.display(), "repairing the container socket failed"),
+                }
             }
         }
     }
@@ -73,7 +124,7 @@ async fn vsock_accept_loop(listener: tokio_vsock::VsockListener, daemon: Arc<Dae
                 let span = tracing::info_span!("conn", socket = "vsock", peer_cid = addr.cid());
                 tokio::spawn(
                     async move {
-                        connection::serve_stream(stream, Origin::Vm(addr.cid()), SocketKind::Vsock, daemon).await;
+                        connection::serve_stream(stream, Origin::Vm(addr.cid()), SocketKind::Vsock, daemon, None).await;
                         drop(permit);
                     }
                     .instrument(span),
@@ -111,6 +162,7 @@ fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<P
     for (fd, name) in activated {
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true).context("activated socket")?;
+        sys::set_passcred(&std).context("SO_PASSCRED on an activated socket")?;
         let l = UnixListener::from_std(std).context("activated socket")?;
         match name.as_str() {
             "container" => container = Some(l),
@@ -125,7 +177,7 @@ fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<P
         Some(l) => l,
         None => {
             let path = daemon.config.host_socket();
-            let l = bind(&path, 0o660, daemon.socket_gid)?;
+            let l = bind(&path, 0o660, daemon.socket_gid, Claim::Exclusive)?;
             owned.push(path);
             l
         }
@@ -140,7 +192,7 @@ fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<P
             let path = dir.join("rasd.sock");
             // 0666: containers with user-namespace remapping must reach it; who may do what is
             // decided per connection from the kernel identity.
-            let l = bind(&path, 0o666, None)?;
+            let l = bind(&path, 0o666, None, Claim::Replace)?;
             owned.push(path);
             l
         }
@@ -153,11 +205,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     state::ensure_dir(&config.runtime_dir, 0o755)
         .with_context(|| format!("create {}", config.runtime_dir.display()))?;
     let daemon = Arc::new(Daemon::open(config)?);
+    // The host socket first: it alone decides whether another rasd runs.
     let (host, container, owned) = sockets(&daemon)?;
+    let container_path = daemon.config.container_dir().join("rasd.sock");
     containers::restore(&daemon).await;
     let mut tasks = vec![
-        tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone())),
-        tokio::spawn(accept_loop(container, SocketKind::Container, daemon.clone())),
+        tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone(), None)),
+        tokio::spawn(accept_loop(container, SocketKind::Container, daemon.clone(), Some(container_path))),
     ];
     if let Some(port) = daemon.config.vsock_agent_port {
         let l = tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(libc::VMADDR_CID_ANY, port))

@@ -46,6 +46,100 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(rc as libc::c_int) })
 }
 
+/// True while the process `pidfd` pins has not been reaped: `pidfd_send_signal(pidfd, 0)`,
+/// one syscall. `EPERM` still means the process exists (rasd may lack CAP_KILL over it).
+pub fn pidfd_alive(pidfd: &impl AsRawFd) -> bool {
+    // SAFETY: pidfd_send_signal takes an fd, a signal number, a null siginfo and flags by
+    // value; signal 0 sends nothing and only checks that the process exists.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<u8>(), 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// `fstatat(2)` relative to a directory fd, following symlinks: for `/proc/<pid>/exe` and
+/// `root` that is the file the magic link leads to.
+pub fn fstatat(dir: &impl AsRawFd, path: &std::ffi::CStr) -> io::Result<std::fs::Metadata> {
+    // std has no fstatat; open with O_PATH (no access to the content needed) and fstat that.
+    let flags = libc::O_PATH | libc::O_CLOEXEC;
+    // SAFETY: `dir` is a live fd and `path` a NUL-terminated string that outlives the call.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: on success openat returned a new fd that nothing else owns.
+    std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }).metadata()
+}
+
+/// `SO_PASSCRED` on a unix socket: the kernel then attaches the writer's pid, uid and gid to
+/// every message read from it. Set on a listener, accepted sockets inherit it, and bytes a
+/// client wrote before the accept carry credentials too.
+pub fn set_passcred(sock: &impl AsRawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a valid c_int for the duration of the call and its size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `recvmsg(2)` on a unix stream with `SO_PASSCRED`: the bytes read and the pid the kernel
+/// named as their writer (`None` when no credentials came with them). The kernel never
+/// merges bytes of different writers into one read. File descriptors a peer sends along
+/// (`SCM_RIGHTS`) are closed at once: rasd never takes fds from callers.
+pub fn recv_with_creds(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<(usize, Option<i32>)> {
+    // Room for one ucred and a handful of stray fds; more fds than fit are discarded by the
+    // kernel (MSG_CTRUNC) and never installed.
+    #[repr(C, align(8))]
+    struct Control([u8; 256]);
+    let mut control = Control([0; 256]);
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: `msg` points at `iov` (which covers `buf`) and `control`, all live and writable
+    // for the lengths given, for the duration of the call.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut writer = None;
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled, within
+    // `msg_controllen`; each header they return lies inside `control`.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let data = libc::CMSG_DATA(cmsg);
+            let len = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+            match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
+                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if len >= std::mem::size_of::<libc::ucred>() => {
+                    let cred: libc::ucred = std::ptr::read_unaligned(data.cast());
+                    writer = Some(cred.pid);
+                }
+                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
+                    for i in 0..len / std::mem::size_of::<libc::c_int>() {
+                        let fd: libc::c_int = std::ptr::read_unaligned(data.cast::<libc::c_int>().add(i));
+                        libc::close(fd);
+                    }
+                }
+                _ => {}
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((n as usize, writer))
+}
+
 /// `openat(2)` relative to a directory fd, read-only, close-on-exec. Symlinks are followed, so
 /// `exe` opens the executable itself.
 pub fn openat(dir: &OwnedFd, path: &std::ffi::CStr, directory: bool) -> io::Result<std::fs::File> {

@@ -36,13 +36,16 @@ fn daemon(dir: &std::path::Path) -> Arc<Daemon> {
 /// A connection whose kernel-reported peer is the VM guest `cid`.
 fn vm_conn(d: &Arc<Daemon>, cid: u32) -> Client<DuplexStream> {
     let (client, server) = tokio::io::duplex(1 << 16);
-    tokio::spawn(serve_stream(server, Origin::Vm(cid), SocketKind::Vsock, d.clone()));
+    let d2 = d.clone();
+    tokio::spawn(async move { serve_stream(server, Origin::Vm(cid), SocketKind::Vsock, d2, None).await });
     Client::new(client)
 }
 
 /// A host-socket connection from this (authorized) test process.
 fn host_conn(d: &Arc<Daemon>) -> Client<tokio::net::UnixStream> {
     let (client, server) = tokio::net::UnixStream::pair().unwrap();
+    // Before the client can write: every message then carries its writer's pid.
+    rasd::identity::writer::enable_writer_credentials(&server).unwrap();
     tokio::spawn(serve(server, SocketKind::Host, d.clone()));
     Client::new(client)
 }
@@ -116,12 +119,17 @@ async fn the_vsock_port_serves_agents_only_and_a_dead_vm_agent_fails_at_once() {
     req.more = true;
     serve_conn.send(&req).await.unwrap();
     let mut host = host_conn(&d);
+    // Both connections are identified and the agent is attached before the race starts.
+    host.call::<Value>("org.varlink.service.GetInfo", json!({})).await.unwrap();
+    while d.agents.count() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let started = std::time::Instant::now();
     let (r, ()) =
         tokio::join!(host.call::<Value>(method::CHALLENGE, json!({ "nonce": "0011223344556677", "vm": 42 })), async {
             tokio::time::sleep(Duration::from_millis(100)).await;
             drop(serve_conn);
         });
-    assert!(matches!(r, Err(ProtoError::Call(e)) if e.name == "io.ras.Remote.AgentGone"));
+    assert!(matches!(&r, Err(ProtoError::Call(e)) if e.name == "io.ras.Remote.AgentGone"), "{r:?}");
     assert!(started.elapsed() < Duration::from_millis(1900), "failed at the deadline, not at once");
 }

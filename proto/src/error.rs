@@ -57,6 +57,11 @@ impl VarlinkError {
         Self::new(format!("{PROTOCOL}.MessageTooLarge"), json!({ "limit": limit }))
     }
 
+    /// The connection's identity no longer holds; the connection closes after this reply.
+    pub fn peer_changed(reason: &str) -> Self {
+        Self::new(format!("{PROTOCOL}.PeerChanged"), json!({ "reason": reason }))
+    }
+
     /// The message was not a valid varlink call.
     pub fn malformed_message(reason: &str) -> Self {
         Self::new(format!("{PROTOCOL}.MalformedMessage"), json!({ "reason": reason }))

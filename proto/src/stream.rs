@@ -37,6 +37,11 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
         }
     }
 
+    /// The underlying stream, to look at.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// The underlying stream.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner

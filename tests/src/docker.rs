@@ -25,7 +25,7 @@ pub struct Container {
 }
 
 impl Container {
-    /// `docker run -d --network none -v <runtime>/container:/run/ras IMAGE cmd...`
+    /// `docker run -d --network none -v <runtime>/container:/run/ras:ro IMAGE cmd...`
     pub fn run(rasd: &Rasd, cmd: &[&str]) -> Container {
         Container::run_with(rasd, &[], cmd)
     }
@@ -33,7 +33,9 @@ impl Container {
     /// Like [`Container::run`], with extra `docker run` options.
     pub fn run_with(rasd: &Rasd, options: &[&str], cmd: &[&str]) -> Container {
         let name = format!("ras-test-{}", &nonce()[16..]);
-        let mount = format!("{}:/run/ras", rasd.runtime_dir().join("container").display());
+        // Read-only, as every example ships it: a writable mount would let the container's
+        // root replace the socket the other containers use.
+        let mount = format!("{}:/run/ras:ro", rasd.runtime_dir().join("container").display());
         let out = Command::new("docker")
             .args(["run", "-d", "--network", "none", "--name", &name, "-v", &mount])
             .args(options)

@@ -290,15 +290,16 @@ fn on_sigterm_the_bridge_lets_a_forwarded_call_finish() {
     if !ras_tests::is_root() && !ras_tests::unavailable("root (cgroups and namespaces)") {
         return;
     }
-    let flags = [Bridge::RASD_FLAGS, &["--auto-register", "--challenge-timeout", "2000"]].concat();
+    let docker = ras_tests::fake::FakeDocker::start();
+    let f = docker.flags();
+    let flags = [Bridge::RASD_FLAGS, &["--auto-register", "--challenge-timeout", "2000", &f[0], &f[1]]].concat();
     let r = Rasd::start(&flags);
     let b = Bridge::start(&r, &[]);
     // A (fake) container with a frozen agent: the forwarded challenge waits for rasd's deadline.
     let mut c = ras_tests::fake::FakeCgroup::new();
     let agent =
         format!("exec {} --socket {} agent", ras_tests::bin("rasctl").display(), r.container_socket().display());
-    c.spawn(&[], &agent);
-    let init = c.init_pid();
+    let init = c.start_init_with(&docker, "fake", &agent);
     r.wait_agent(&c.id);
     let stop = nix::sys::signal::Signal::SIGSTOP;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), stop).unwrap();

@@ -2,7 +2,7 @@
 //! `unshare --pid --mount --fork` processes in a Docker-like cgroup (`docker/<id>`). They
 //! prove that rasd decides from the kernel: cgroup path *and* pid namespace. Root only.
 
-use ras_tests::fake::FakeCgroup;
+use ras_tests::fake::{FakeCgroup, FakeDocker};
 use ras_tests::{bin, is_root, nonce, text, Rasd};
 
 fn root_or_skip() -> bool {
@@ -28,10 +28,13 @@ fn a_fake_container_is_identified_by_its_cgroup_and_auto_registered() {
     if !root_or_skip() {
         return;
     }
-    let r = Rasd::start(&["--auto-register"]);
+    let docker = FakeDocker::start();
+    let f = docker.flags();
+    let r = Rasd::start(&["--auto-register", &f[0], &f[1]]);
     let mut c = FakeCgroup::new();
+    let init = c.start_init(&docker, "fake");
     let n = nonce();
-    let out = c.run(&[], &evidence_cmd(&r, &n));
+    let out = c.run_inside(init, &evidence_cmd(&r, &n));
     let subject = subject_of(&r, &out, &n, &c.id);
     assert_eq!(subject["kind"], "container");
     assert_eq!(subject["type"], "docker");
@@ -55,15 +58,15 @@ fn a_nested_pid_namespace_inside_the_container_counts_as_the_container() {
     if !root_or_skip() {
         return;
     }
-    let r = Rasd::start(&[]);
+    let docker = FakeDocker::start();
+    let f = docker.flags();
+    let r = Rasd::start(&[&f[0], &f[1]]);
     let mut c = FakeCgroup::new();
-    c.spawn(&[], "exec sleep 120");
-    let init = c.init_pid();
+    let init = c.start_init(&docker, "fake");
     r.add_container(&c.id);
     // Enter the fake container's pid namespace, then make a namespace nested in it.
     let n = nonce();
-    let pid_arg = init.to_string();
-    let out = c.run(&["nsenter", "-t", &pid_arg, "-p", "--"], &evidence_cmd(&r, &n));
+    let out = c.run_inside(init, &evidence_cmd(&r, &n));
     let subject = subject_of(&r, &out, &n, &c.id);
     assert_eq!(subject["id"], c.id.as_str());
     let registered = r.containers();
@@ -75,10 +78,11 @@ fn a_process_in_the_containers_cgroup_but_another_pid_namespace_is_refused() {
     if !root_or_skip() {
         return;
     }
-    let r = Rasd::start(&[]);
+    let docker = FakeDocker::start();
+    let f = docker.flags();
+    let r = Rasd::start(&[&f[0], &f[1]]);
     let mut c = FakeCgroup::new();
-    c.spawn(&[], "exec sleep 120");
-    c.init_pid();
+    c.start_init(&docker, "fake");
     r.add_container(&c.id);
     // A sibling pid namespace, moved into the same cgroup.
     let out = c.run(&[], &evidence_cmd(&r, &nonce()));

@@ -6,7 +6,7 @@ use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ras_tests::fake::FakeCgroup;
+use ras_tests::fake::{FakeCgroup, FakeDocker};
 use ras_tests::{bin, nonce, repo_root, text, wait_for, Rasd, Raw};
 use serde_json::json;
 
@@ -249,7 +249,9 @@ fn a_call_leaves_a_journal_entry_with_the_peer_fields() {
     let Some(_journald) = Journald::ensure() else { return };
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
+    let docker = FakeDocker::start();
     let mut child = Command::new(bin("rasd"))
+        .args(docker.flags())
         .args(["--log", "journald", "--auto-register", "--runtime-dir"])
         .arg(&run)
         .arg("--state-dir")
@@ -263,12 +265,13 @@ fn a_call_leaves_a_journal_entry_with_the_peer_fields() {
     let me = std::process::id().to_string();
     // And from a (fake) container, which adds the container fields.
     let mut c = FakeCgroup::new();
+    let init = c.start_init(&docker, "fake");
     let script = format!(
         "exec {} --socket {} evidence --nonce {n}",
         bin("rasctl").display(),
         run.join("container/rasd.sock").display()
     );
-    let out = c.run(&[], &script);
+    let out = c.run_inside(init, &script);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let query = |filters: &[&str]| -> Vec<serde_json::Value> {
@@ -356,11 +359,12 @@ fn on_sigterm_a_call_in_flight_still_gets_its_reply() {
         return;
     }
     // A (fake) container whose agent is frozen: a challenge to it waits for the deadline.
-    let r = Rasd::start(&["--auto-register", "--challenge-timeout", "2000"]);
+    let docker = FakeDocker::start();
+    let f = docker.flags();
+    let r = Rasd::start(&["--auto-register", "--challenge-timeout", "2000", &f[0], &f[1]]);
     let mut c = FakeCgroup::new();
     let agent = format!("exec {} --socket {} agent", bin("rasctl").display(), r.container_socket().display());
-    c.spawn(&[], &agent);
-    let init = c.init_pid();
+    let init = c.start_init_with(&docker, "fake", &agent);
     r.wait_agent(&c.id);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), nix::sys::signal::Signal::SIGSTOP).unwrap();
     let sock = r.socket();

@@ -22,7 +22,7 @@ use crate::unix_now;
 
 /// Refuses callers that are neither root nor in the admin group.
 async fn authorize(ctx: &CallContext) -> Result<(), VarlinkError> {
-    let id = identify(ctx).await?;
+    let id = identify(ctx)?;
     if in_group(&id, ctx.daemon.admin_gid) {
         return Ok(());
     }
@@ -44,7 +44,7 @@ pub async fn get_status(req: &Request, ctx: &CallContext) -> Result<Value, Varli
         uptime_secs: unix_now() - d.started_at,
         connections: d.connections.load(Ordering::Relaxed),
         calls: d.calls.load(Ordering::Relaxed),
-        containers: d.registry.list().len() as i64,
+        containers: d.registry.len() as i64,
         agents: d.agents.count() as i64,
     })
 }
@@ -144,6 +144,7 @@ pub async fn remove_container(req: &Request, ctx: &CallContext) -> Result<Value,
         Lookup::None => not_found(&p, "no such registration"),
         Lookup::Ambiguous => not_found(&p, "several registrations match; give more of the id"),
     })?;
+    let reg = reg.reg;
     d.agents.evict(&AgentKey::Container(reg.container()));
     d.registry.remove(&reg.container(), None).map_err(|e| not_found(&p, &format!("persist: {e}")))?;
     info!(container = %reg.id, runtime = %reg.runtime, "registration removed by operator");

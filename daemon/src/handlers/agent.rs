@@ -37,7 +37,7 @@ pub async fn serve<'a>(req: &Request, ctx: &'a CallContext) -> Result<AgentStrea
     let key = resolved.agent_key().ok_or_else(VarlinkError::permission_denied)?;
     let (events, guard) = ctx.daemon.agents.attach(key.clone());
     let ready_id = match &resolved {
-        Resolved::Container(reg) => reg.id.clone(),
+        Resolved::Container(reg) => reg.reg.id.clone(),
         _ => key.to_string(),
     };
     info!(agent = %key, agent_pid = ?id.as_ref().map(|i| i.pid), exe = ?id.as_ref().map(|i| &i.exe), "agent connected");

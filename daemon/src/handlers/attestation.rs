@@ -51,7 +51,7 @@ fn invalid_nonce(got: usize) -> VarlinkError {
 pub async fn get_evidence(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
     let p: EvidenceParams = req.params()?;
     let nonce = parse_nonce(&p.nonce)?;
-    let id = identify(ctx).await?;
+    let id = identify(ctx)?;
     let resolved = resolve(ctx, &id).await?;
     check_assertion(p.container.as_deref(), &resolved)?;
     let measurements = measure(ctx, &resolved).await?;
@@ -72,7 +72,7 @@ pub async fn extend_measurement(req: &Request, ctx: &CallContext) -> Result<Valu
             return Err(VarlinkError::invalid_parameter(name));
         }
     }
-    let id = identify(ctx).await?;
+    let id = identify(ctx)?;
     let resolved = resolve(ctx, &id).await?;
     let key = resolved.log_key();
     let d = ctx.daemon.clone();

@@ -22,8 +22,9 @@ use std::sync::Arc;
 use crate::agents::AgentKey;
 use crate::containers::register;
 use crate::dispatch::{CallContext, Origin};
+use crate::identity::peer::digest_in_root;
 use crate::identity::{ContainerRef, Identity, Peer, Placement};
-use crate::registry::Registration;
+use crate::registry::{InitPin, Registered};
 use crate::{unix_now, Daemon, SocketKind};
 
 /// Serializes a reply struct.
@@ -39,14 +40,37 @@ pub fn process(ctx: &CallContext) -> Result<Arc<Peer>, VarlinkError> {
     }
 }
 
-/// The caller's identity now, read off the async runtime.
-pub async fn identify(ctx: &CallContext) -> Result<Identity, VarlinkError> {
-    let daemon = ctx.daemon.clone();
-    let peer = process(ctx)?;
-    tokio::task::spawn_blocking(move || peer.snapshot(&daemon.exe_cache))
-        .await
-        .map_err(|e| attestation::peer_gone(&e.to_string()))?
-        .map_err(|e| attestation::peer_gone(&format!("{:#}", anyhow::Error::from(e))))
+/// The caller's identity, fixed when it connected (and checked against each request by the
+/// connection before the call reached a handler).
+pub fn identify(ctx: &CallContext) -> Result<Identity, VarlinkError> {
+    Ok(process(ctx)?.identity().clone())
+}
+
+/// Why a caller on the host socket is not a host process, if it is not.
+pub fn not_a_host_process(daemon: &Daemon, id: &Identity) -> Option<&'static str> {
+    match &id.placement {
+        Placement::Ambiguous => Some("cgroup hierarchies name different containers"),
+        Placement::Container(_) => Some("a container process on the host socket"),
+        // A cgroup that names no known container is not proof of being on the host (a custom
+        // cgroup parent): the host shares rasd's pid namespace and root directory. Mount
+        // namespaces are not compared, since systemd gives hardened services their own.
+        Placement::Host if id.ns.pid != daemon.own_pid_ns => Some("not in the host's pid namespace"),
+        Placement::Host if id.root != daemon.own_root => Some("its root directory is not the host's"),
+        Placement::Host => None,
+    }
+}
+
+/// Refuses a caller on the host socket that is not a host process (every interface there
+/// but `org.varlink.service` asks this first).
+pub fn require_host_process(ctx: &CallContext) -> Result<(), VarlinkError> {
+    let id = process(ctx)?.identity().clone();
+    match not_a_host_process(&ctx.daemon, &id) {
+        None => Ok(()),
+        Some(why) => {
+            warn!(pid = id.pid, uid = id.uid, exe = %id.exe, socket = ctx.socket.name(), reason = why, "caller refused");
+            Err(VarlinkError::permission_denied())
+        }
+    }
 }
 
 /// Whom a caller's evidence is about.
@@ -54,8 +78,8 @@ pub async fn identify(ctx: &CallContext) -> Result<Identity, VarlinkError> {
 pub enum Resolved {
     /// The host.
     Host,
-    /// A registered container.
-    Container(Registration),
+    /// A registered container, with its pinned init.
+    Container(Registered),
     /// A VM guest, by vsock CID.
     Vm(u32),
 }
@@ -65,7 +89,7 @@ impl Resolved {
     pub fn log_key(&self) -> String {
         match self {
             Resolved::Host => "host".into(),
-            Resolved::Container(r) => format!("{}-{}", r.runtime, r.id),
+            Resolved::Container(r) => format!("{}-{}", r.reg.runtime, r.reg.id),
             Resolved::Vm(cid) => format!("vm-{cid}"),
         }
     }
@@ -75,10 +99,10 @@ impl Resolved {
         match self {
             Resolved::Host => Subject::Host,
             Resolved::Container(r) => Subject::Container {
-                id: r.id.clone(),
-                runtime: r.runtime.to_string(),
-                name: r.name.clone(),
-                pid_ns: r.pid_ns,
+                id: r.reg.id.clone(),
+                runtime: r.reg.runtime.to_string(),
+                name: r.reg.name.clone(),
+                pid_ns: r.reg.pid_ns,
             },
             Resolved::Vm(cid) => Subject::Vm { cid: *cid },
         }
@@ -88,7 +112,7 @@ impl Resolved {
     pub fn agent_key(&self) -> Option<AgentKey> {
         match self {
             Resolved::Host => None,
-            Resolved::Container(r) => Some(AgentKey::Container(r.container())),
+            Resolved::Container(r) => Some(AgentKey::Container(r.reg.container())),
             Resolved::Vm(cid) => Some(AgentKey::Vm(*cid)),
         }
     }
@@ -100,7 +124,7 @@ pub async fn resolve_origin(ctx: &CallContext) -> Result<(Option<Identity>, Reso
     match &ctx.origin {
         Origin::Vm(cid) => Ok((None, Resolved::Vm(*cid))),
         Origin::Process(_) => {
-            let id = identify(ctx).await?;
+            let id = identify(ctx)?;
             let resolved = resolve(ctx, &id).await?;
             Ok((Some(id), resolved))
         }
@@ -108,9 +132,9 @@ pub async fn resolve_origin(ctx: &CallContext) -> Result<(Option<Identity>, Reso
 }
 
 /// Decides, from the kernel identity alone, whom a caller may get evidence for. On the host
-/// socket that is the host, and a caller inside a container is refused. On the container
-/// socket it is the caller's registered container, and only from its pid namespace or one
-/// nested in it; a host process is refused.
+/// socket that is the host, and only for a host process ([`not_a_host_process`]). On the
+/// container socket it is the caller's registered container, and only from its pid namespace
+/// or one nested in it while its init runs; a host process is refused.
 pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, VarlinkError> {
     let refuse = |why: &str| {
         warn!(pid = id.pid, uid = id.uid, exe = %id.exe, socket = ctx.socket.name(), reason = why, "caller refused");
@@ -119,14 +143,16 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
     match (ctx.socket, &id.placement) {
         (SocketKind::Vsock, _) => refuse("a local process on the vsock agent port"),
         (_, Placement::Ambiguous) => refuse("cgroup hierarchies name different containers"),
-        (SocketKind::Host, Placement::Host) => Ok(Resolved::Host),
-        (SocketKind::Host, Placement::Container(_)) => refuse("a container process on the host socket"),
+        (SocketKind::Host, _) => match not_a_host_process(&ctx.daemon, id) {
+            None => Ok(Resolved::Host),
+            Some(why) => refuse(why),
+        },
         (SocketKind::Container, Placement::Host) => refuse("a process outside any container on the container socket"),
         (SocketKind::Container, Placement::Container(c)) => {
             let reg = match ctx.daemon.registry.get(c) {
                 Some(r) => r,
                 None if ctx.daemon.config.auto_register => match register(&ctx.daemon, c.runtime, &c.id).await {
-                    Ok(r) => r,
+                    Ok(_) => ctx.daemon.registry.get(c).ok_or_else(|| not_registered(c))?,
                     Err(e) => {
                         warn!(container = %c, cause = %e, "auto-registration failed");
                         return Err(not_registered(c));
@@ -135,10 +161,10 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
                 None => return Err(not_registered(c)),
             };
             let span = tracing::Span::current();
-            span.record("container_id", reg.id.as_str());
-            span.record("container_type", reg.runtime.as_str());
+            span.record("container_id", reg.reg.id.as_str());
+            span.record("container_type", reg.reg.runtime.as_str());
             if !reg.admits(&id.pid_ns_chain) {
-                warn!(container = %reg.id, registered_pid_ns = reg.pid_ns, caller_pid_ns = ?id.pid_ns_chain, "pid namespace does not match the registration");
+                warn!(container = %reg.reg.id, registered_pid_ns = reg.reg.pid_ns, caller_pid_ns = ?id.pid_ns_chain, init_alive = reg.pin.alive(), "pid namespace does not match the registration");
                 return refuse("pid namespace does not match the container's registration");
             }
             Ok(Resolved::Container(reg))
@@ -156,6 +182,7 @@ pub fn check_assertion(claimed: Option<&str>, resolved: &Resolved) -> Result<(),
     let ok = match resolved {
         Resolved::Host | Resolved::Vm(_) => false,
         Resolved::Container(r) => {
+            let r = &r.reg;
             claimed == r.id || (claimed.len() >= 12 && r.id.starts_with(claimed)) || r.name.as_deref() == Some(claimed)
         }
     };
@@ -215,24 +242,44 @@ pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Re
     daemon.ak.sign(&claims).map_err(|e| attestation::signing_failed(&e.to_string()))
 }
 
-/// Measures the configured files for a subject, through `peer`'s root. Blocking work runs
-/// off the runtime.
+/// Measures the configured files of a subject: host files from rasd's own root, container
+/// files through the root of the container's registered init (pinned at registration);
+/// never through the caller's root, which a caller can change. Blocking work runs off the
+/// runtime.
 pub async fn measure(ctx: &CallContext, resolved: &Resolved) -> Result<Vec<Measurement>, VarlinkError> {
-    let files = match resolved {
-        Resolved::Host => ctx.daemon.config.measure_files.clone(),
-        Resolved::Container(r) => ctx.daemon.config.files_for(&r.id, r.name.as_deref()),
+    let (files, root) = match resolved {
+        Resolved::Host => (ctx.daemon.config.measure_files.clone(), Root::Host(ctx.daemon.clone())),
+        Resolved::Container(r) => {
+            (ctx.daemon.config.files_for(&r.reg.id, r.reg.name.as_deref()), Root::Container(r.pin.clone()))
+        }
         // rasd cannot read a VM guest's files.
-        Resolved::Vm(_) => Vec::new(),
-    };
-    let peer = match &ctx.origin {
-        Origin::Process(p) => p.clone(),
-        Origin::Vm(_) => return Ok(Vec::new()),
+        Resolved::Vm(_) => return Ok(Vec::new()),
     };
     if files.is_empty() {
         return Ok(Vec::new());
     }
-    tokio::task::spawn_blocking(move || peer.measure_files(&files))
-        .await
-        .map_err(|e| attestation::peer_gone(&e.to_string()))?
-        .map_err(|e| attestation::peer_gone(&format!("{:#}", anyhow::Error::from(e))))
+    tokio::task::spawn_blocking(move || {
+        let root = match &root {
+            Root::Host(d) => &d.root_dir,
+            Root::Container(pin) => pin.root(),
+        };
+        files
+            .iter()
+            .map(|path| {
+                let (sha256, error) = match digest_in_root(root, path) {
+                    Ok(d) => (d, None),
+                    Err(e) => (String::new(), Some(e.to_string())),
+                };
+                Measurement { name: format!("file:{path}"), sha256, source: "rasd".into(), error }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| attestation::signing_failed(&e.to_string()))
+}
+
+/// The root a subject's files are read through.
+enum Root {
+    Host(Arc<Daemon>),
+    Container(Arc<InitPin>),
 }

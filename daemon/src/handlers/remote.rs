@@ -12,12 +12,31 @@ use super::attestation::parse_nonce;
 use super::{identify, in_group, measure, reply, sign_evidence, EvidenceInput, Resolved};
 use crate::agents::ChallengeError;
 use crate::dispatch::CallContext;
-use crate::identity::Runtime;
+use crate::identity::{ContainerRef, Runtime};
+use crate::registry::Registered;
+use crate::docker_api;
 
 const IFACE: &str = "io.ras.Remote";
 
 fn error(name: &str, params: Value) -> VarlinkError {
     VarlinkError::new(format!("{IFACE}.{name}"), params)
+}
+
+/// The registration a challenge names. A Docker name is resolved by Docker now, not by the
+/// name recorded at registration, so a renamed container (or a new one given the old name)
+/// is found by what its name means today; the recorded name is brought up to date.
+async fn find_target(d: &std::sync::Arc<crate::Daemon>, runtime: Runtime, key: &str) -> Option<Registered> {
+    let is_hex = key.len() >= 12 && key.bytes().all(|b| b.is_ascii_hexdigit());
+    if runtime != Runtime::Docker || is_hex {
+        return d.registry.find(runtime, key).ok();
+    }
+    let (sock, name) = (d.config.docker_socket.clone(), key.to_string());
+    let inspected = tokio::task::spawn_blocking(move || docker_api::inspect(&sock, &name)).await.ok()?.ok()?;
+    let reg = d.registry.get(&ContainerRef { runtime, id: inspected.id })?;
+    if let Err(e) = d.registry.rename(&reg.reg.container(), &inspected.name) {
+        warn!(cause = %e, "recording the container's new name failed");
+    }
+    d.registry.get(&reg.reg.container())
 }
 
 /// `Challenge`.
@@ -27,7 +46,7 @@ pub async fn challenge(req: &Request, ctx: &CallContext) -> Result<Value, Varlin
     if p.container.is_some() && p.vm.is_some() {
         return Err(VarlinkError::invalid_parameter("vm"));
     }
-    let caller = identify(ctx).await?;
+    let caller = identify(ctx)?;
     let d = &ctx.daemon;
     let allowed =
         in_group(&caller, d.admin_gid) || in_group(&caller, d.remote_gid) || d.config.remote_uid == Some(caller.uid);
@@ -56,8 +75,8 @@ pub async fn challenge(req: &Request, ctx: &CallContext) -> Result<Value, Varlin
         (Some(target), _) => {
             let unknown = || error("UnknownContainer", json!({ "id": target.id, "type": target.runtime }));
             let runtime = Runtime::parse(&target.runtime).ok_or_else(unknown)?;
-            let reg = d.registry.find(runtime, &target.id).map_err(|_| unknown())?;
-            let ids = json!({ "id": reg.id, "type": reg.runtime.as_str() });
+            let reg = find_target(d, runtime, &target.id).await.ok_or_else(unknown)?;
+            let ids = json!({ "id": reg.reg.id, "type": reg.reg.runtime.as_str() });
             (Resolved::Container(reg), ids)
         }
         (None, Some(cid)) => (Resolved::Vm(cid), json!({ "id": cid.to_string(), "type": "vm" })),

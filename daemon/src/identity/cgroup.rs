@@ -1,10 +1,16 @@
 //! The identity table: which container a cgroup path belongs to.
 //!
-//! Each pattern names one runtime's layout; the table is searched from the root of the path
-//! outwards and the **outermost** match wins, so a workload that creates cgroups named like
-//! another container below its own (cgroup namespaces make that easy) cannot steer the result.
-//! On cgroup v1 every hierarchy line is read; lines that name different containers make the
-//! caller ambiguous and it is refused.
+//! Each pattern names one runtime's layout **anchored at the root of the hierarchy**, below the
+//! parent cgroups the runtime itself creates (`/docker`, `/system.slice`, `/machine.slice`,
+//! `/kubepods…`). Creating a cgroup there takes root on the host; a user's delegated subtree
+//! (`/user.slice/…/user@1000.service/…`) can hold any names, so nothing below it is a
+//! container, whatever it is called. Because only the root prefix is read, names a workload
+//! makes below its own cgroup cannot steer the result either. On cgroup v1 every hierarchy
+//! line is read; lines that name different containers make the caller ambiguous and it is
+//! refused.
+//!
+//! Rootless podman runs its containers inside the user's own delegated cgroup, so their
+//! cgroup says nothing the user could not say: they are the user's host processes here.
 
 use std::fmt;
 
@@ -82,45 +88,52 @@ fn wrapped<'a>(c: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
     c.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)).filter(|id| is_id(id))
 }
 
-/// The pattern table. Each entry looks at one path component (and the one before it) and
-/// names the runtime and id when the component is a container's scope.
-type Pattern = fn(prev: Option<&str>, c: &str) -> Option<(Runtime, String)>;
-
-const PATTERNS: &[(&str, Pattern)] = &[
-    // systemd driver: /system.slice/docker-<id>.scope
-    ("docker systemd", |_, c| wrapped(c, "docker-", ".scope").map(|id| (Runtime::Docker, id.into()))),
-    // cgroupfs driver: /docker/<id>
-    ("docker cgroupfs", |p, c| (p == Some("docker") && is_id(c)).then(|| (Runtime::Docker, c.into()))),
-    // podman: /machine.slice/libpod-<id>.scope, user sessions, and cgroupfs /libpod_parent/libpod-<id>
-    ("podman", |_, c| {
-        wrapped(c, "libpod-", ".scope").or_else(|| wrapped(c, "libpod-", "")).map(|id| (Runtime::Podman, id.into()))
-    }),
-    // containerd CRI, systemd driver: .../cri-containerd-<id>.scope
-    ("containerd cri", |_, c| wrapped(c, "cri-containerd-", ".scope").map(|id| (Runtime::Containerd, id.into()))),
-    // nerdctl with systemd: nerdctl-<id>.scope
-    ("nerdctl", |_, c| wrapped(c, "nerdctl-", ".scope").map(|id| (Runtime::Containerd, id.into()))),
-    // CRI-O: crio-<id>.scope (systemd) or crio-<id> (cgroupfs)
-    ("cri-o", |_, c| {
-        wrapped(c, "crio-", ".scope").or_else(|| wrapped(c, "crio-", "")).map(|id| (Runtime::Crio, id.into()))
-    }),
-    // kubepods with cgroupfs: /kubepods/<qos>/pod<uid>/<id> — containerd's layout
-    ("kubepods cgroupfs", |p, c| {
-        (p.is_some_and(|p| p.starts_with("pod")) && is_id(c)).then(|| (Runtime::Containerd, c.into()))
-    }),
-];
-
-/// The container a single cgroup path names, by the outermost matching component.
-pub fn container_of_path(path: &str) -> Option<ContainerRef> {
-    let mut prev = None;
-    for c in path.split('/').filter(|c| !c.is_empty()) {
-        for (_, pattern) in PATTERNS {
-            if let Some((runtime, id)) = pattern(prev, c) {
-                return Some(ContainerRef { runtime, id });
-            }
-        }
-        prev = Some(c);
+/// A container scope directly below a pod cgroup: `<id>` (containerd, cgroupfs),
+/// `cri-containerd-<id>.scope`, `crio-<id>[.scope]`, `docker-<id>.scope` (cri-dockerd).
+fn pod_member(c: &str) -> Option<(Runtime, &str)> {
+    if is_id(c) {
+        return Some((Runtime::Containerd, c));
     }
-    None
+    wrapped(c, "cri-containerd-", ".scope")
+        .map(|id| (Runtime::Containerd, id))
+        .or_else(|| wrapped(c, "crio-", ".scope").or_else(|| wrapped(c, "crio-", "")).map(|id| (Runtime::Crio, id)))
+        .or_else(|| wrapped(c, "docker-", ".scope").map(|id| (Runtime::Docker, id)))
+}
+
+/// `/kubepods[.slice]/[<qos>/]<pod>/<container>`, in the cgroupfs and systemd spellings.
+fn kubepods<'a>(rest: &[&'a str]) -> Option<(Runtime, &'a str)> {
+    let is_qos = |c: &str| {
+        matches!(c, "besteffort" | "burstable" | "kubepods-besteffort.slice" | "kubepods-burstable.slice")
+    };
+    let is_pod = |c: &str| c.starts_with("pod") || (c.starts_with("kubepods-") && c.contains("-pod") && c.ends_with(".slice"));
+    let rest = match rest.first() {
+        Some(q) if is_qos(q) => &rest[1..],
+        _ => rest,
+    };
+    match rest {
+        [pod, member, ..] if is_pod(pod) => pod_member(member),
+        _ => None,
+    }
+}
+
+/// The container a single cgroup path names, from its root prefix only.
+pub fn container_of_path(path: &str) -> Option<ContainerRef> {
+    let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).take(5).collect();
+    let found = match parts.as_slice() {
+        // Docker, cgroupfs driver (the default parent `/docker`).
+        ["docker", id, ..] if is_id(id) => Some((Runtime::Docker, *id)),
+        // systemd driver: docker, nerdctl.
+        ["system.slice", scope, ..] => wrapped(scope, "docker-", ".scope")
+            .map(|id| (Runtime::Docker, id))
+            .or_else(|| wrapped(scope, "nerdctl-", ".scope").map(|id| (Runtime::Containerd, id))),
+        // Rootful podman: systemd and cgroupfs managers.
+        ["machine.slice", scope, ..] => wrapped(scope, "libpod-", ".scope").map(|id| (Runtime::Podman, id)),
+        ["libpod_parent", scope, ..] => wrapped(scope, "libpod-", "").map(|id| (Runtime::Podman, id)),
+        // Kubernetes: containerd and CRI-O under the kubelet's parents.
+        ["kubepods" | "kubepods.slice", rest @ ..] => kubepods(rest),
+        _ => None,
+    };
+    found.map(|(runtime, id)| ContainerRef { runtime, id: id.to_string() })
 }
 
 /// Where a process is, from the whole text of `/proc/<pid>/cgroup`.
@@ -171,9 +184,10 @@ mod tests {
     #[test]
     fn podman_variants() {
         assert_eq!(placement(&format!("0::/machine.slice/libpod-{A}.scope\n")), c(Runtime::Podman, A));
+        // Rootless podman lives in the user's delegated cgroup: not a container to rasd.
         let rootless =
             format!("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{A}.scope/container\n");
-        assert_eq!(placement(&rootless), c(Runtime::Podman, A));
+        assert_eq!(placement(&rootless), Placement::Host);
         assert_eq!(placement(&format!("0::/libpod_parent/libpod-{A}\n")), c(Runtime::Podman, A));
         // conmon runs beside the container and is not in it.
         assert_eq!(placement(&format!("0::/machine.slice/libpod-conmon-{A}.scope\n")), Placement::Host);
@@ -218,6 +232,26 @@ mod tests {
         assert_eq!(placement(&format!("0::/docker/{A}/docker/{B}\n")), c(Runtime::Docker, A));
         assert_eq!(placement(&format!("0::/system.slice/docker-{A}.scope/docker-{B}.scope\n")), c(Runtime::Docker, A));
         assert_eq!(placement(&format!("0::/docker/{A}/kubepods/podx/{B}\n")), c(Runtime::Docker, A));
+    }
+
+    /// Every systemd user session has a delegated subtree; the user can name cgroups in it
+    /// after any runtime. None of them is a container.
+    #[test]
+    fn names_in_a_delegated_subtree_are_not_containers() {
+        let user = "/user.slice/user-1000.slice/user@1000.service/app.slice";
+        for inner in [
+            format!("docker/{A}"),
+            format!("docker-{A}.scope"),
+            format!("system.slice/docker-{A}.scope"),
+            format!("machine.slice/libpod-{A}.scope"),
+            format!("kubepods/besteffort/pod1/{A}"),
+            format!("kubepods.slice/kubepods-pod1.slice/cri-containerd-{A}.scope"),
+        ] {
+            assert_eq!(placement(&format!("0::{user}/{inner}\n")), Placement::Host, "{inner}");
+            // Nor below any other non-runtime parent (a custom --cgroup-parent, a service).
+            assert_eq!(placement(&format!("0::/custom/{inner}\n")), Placement::Host, "{inner}");
+            assert_eq!(placement(&format!("0::/system.slice/foo.service/{inner}\n")), Placement::Host, "{inner}");
+        }
     }
 
     #[test]

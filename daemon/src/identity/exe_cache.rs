@@ -1,5 +1,8 @@
-//! sha256 of executables, cached by (device, inode, size, mtime) so that a busy caller costs
-//! one `fstat` per call. A file that changes in place changes its mtime or size, and misses.
+//! sha256 of executables, cached by (device, inode, size, mtime, ctime) so that a busy caller
+//! costs one `fstat` per call. The owner of a file can rewrite it in place and then restore
+//! its size and mtime (`touch -d`), but not its ctime: the kernel sets ctime on every change of
+//! content or metadata, to the current time, and no system call sets it back. So a rewritten
+//! file always misses.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -17,6 +20,22 @@ struct Key {
     size: u64,
     mtime: i64,
     mtime_nsec: i64,
+    ctime: i64,
+    ctime_nsec: i64,
+}
+
+impl Key {
+    fn of(m: &std::fs::Metadata) -> Self {
+        Key {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            ctime: m.ctime(),
+            ctime_nsec: m.ctime_nsec(),
+        }
+    }
 }
 
 /// A bounded digest cache.
@@ -29,7 +48,7 @@ impl ExeCache {
     /// The sha256 (hex) of an opened executable.
     pub fn digest(&self, mut file: File) -> io::Result<String> {
         let m = file.metadata()?;
-        let key = Key { dev: m.dev(), ino: m.ino(), size: m.size(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() };
+        let key = Key::of(&m);
         if let Some(d) = self.map.lock().expect("cache lock").get(&key) {
             return Ok(d.clone());
         }
@@ -79,5 +98,27 @@ mod tests {
         assert_eq!(c.len(), 1);
         std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"d").unwrap();
         assert_ne!(c.digest(File::open(&p).unwrap()).unwrap(), d1);
+    }
+
+    /// The attack: rewrite in place with the same size, then restore the old mtime. Only the
+    /// kernel-set ctime tells the versions apart, and it must.
+    #[test]
+    fn a_rewrite_with_restored_size_and_mtime_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"good").unwrap();
+        let before = std::fs::metadata(&p).unwrap();
+        let c = ExeCache::default();
+        let good = c.digest(File::open(&p).unwrap()).unwrap();
+        // Make sure the clock has moved on, so the rewrite gets a new ctime.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::OpenOptions::new().write(true).open(&p).unwrap().write_all(b"evil").unwrap();
+        let times = std::fs::FileTimes::new().set_modified(before.modified().unwrap());
+        File::options().write(true).open(&p).unwrap().set_times(times).unwrap();
+        let after = std::fs::metadata(&p).unwrap();
+        assert_eq!((after.len(), after.mtime(), after.mtime_nsec()), (before.len(), before.mtime(), before.mtime_nsec()));
+        let now = c.digest(File::open(&p).unwrap()).unwrap();
+        assert_ne!(now, good, "a rewritten file must not keep its old digest");
+        assert_eq!(now, crate::identity::exe_cache::sha256_reader(&b"evil"[..]).unwrap());
     }
 }

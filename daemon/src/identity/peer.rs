@@ -1,5 +1,12 @@
-//! The peer of one unix connection: kernel credentials pinned by a pidfd, and the snapshot of
-//! its `/proc` entries read through the pin.
+//! The peer of one unix connection: kernel credentials pinned by a pidfd, the snapshot of its
+//! `/proc` entries taken when it connected, and the per-request check that the snapshot still
+//! describes the process that wrote the request.
+//!
+//! Identity is fixed at connect. Every later request must pass [`Peer::check`]: the kernel
+//! named the pinned pid as the writer of its bytes (`SCM_CREDENTIALS`), the pinned process is
+//! still alive (one pidfd syscall), and its executable and cgroup are the ones it connected
+//! with. A pid match after a successful liveness check is exact: while the pidfd's process
+//! lives its pid cannot name another process, so the writer was the pinned process.
 
 use std::ffi::CStr;
 use std::fs::File;
@@ -9,8 +16,6 @@ use std::os::unix::fs::MetadataExt;
 
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use thiserror::Error;
-
-use ras_evidence::claims::Measurement;
 
 use super::cgroup::{placement, Placement};
 use super::ExeCache;
@@ -44,16 +49,56 @@ pub enum IdentityError {
     },
 }
 
-/// A connected peer: credentials as of `connect()`, and a pidfd that pins its process.
-#[derive(Debug)]
-pub struct Peer {
-    /// Process id in rasd's pid namespace.
-    pub pid: i32,
-    /// User id.
-    pub uid: u32,
-    /// Group id.
-    pub gid: u32,
-    pidfd: OwnedFd,
+/// Why a request on a connection no longer matches the identity fixed at connect.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PeerChange {
+    /// The kernel named another process (or none) as the writer of the request.
+    #[error("the request was written by {}, not by the process that connected ({pinned})", writer.map_or("an unknown process".to_string(), |p| format!("pid {p}")))]
+    ForeignWriter {
+        /// The writer's pid, as the kernel reported it.
+        writer: Option<i32>,
+        /// The pinned pid.
+        pinned: i32,
+    },
+    /// The pinned process exited.
+    #[error("the process that connected ({0}) exited")]
+    Exited(i32),
+    /// The pinned process now runs another executable file.
+    #[error("the process that connected ({0}) executed another file since")]
+    Exec(i32),
+    /// The pinned process moved to another cgroup.
+    #[error("the process that connected ({0}) moved to another cgroup since")]
+    Cgroup(i32),
+}
+
+impl PeerChange {
+    /// A short tag for logs and the wire.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            PeerChange::ForeignWriter { .. } => "foreign_writer",
+            PeerChange::Exited(_) => "exited",
+            PeerChange::Exec(_) => "exec",
+            PeerChange::Cgroup(_) => "cgroup",
+        }
+    }
+}
+
+/// A file as the kernel identifies it, with the ctime its owner cannot set back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileKey {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// ctime, seconds and nanoseconds.
+    pub ctime: (i64, i64),
+}
+
+impl FileKey {
+    /// The key of a file's metadata.
+    pub fn of(m: &std::fs::Metadata) -> Self {
+        FileKey { dev: m.dev(), ino: m.ino(), ctime: (m.ctime(), m.ctime_nsec()) }
+    }
 }
 
 /// Namespace inodes of a process.
@@ -71,7 +116,7 @@ pub struct Namespaces {
     pub cgroup: u64,
 }
 
-/// What the kernel says about a peer at one moment.
+/// What the kernel said about a peer when it connected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// Process id.
@@ -88,17 +133,33 @@ pub struct Identity {
     pub cgroup: String,
     /// The executable's path.
     pub exe: String,
+    /// The executable file that was mapped.
+    pub exe_key: FileKey,
     /// sha256 of the executable.
     pub exe_sha256: String,
+    /// The process's root directory (device, inode).
+    pub root: (u64, u64),
     /// Inode of the pid namespace, then of each ancestor up to rasd's own (via NS_GET_PARENT).
     pub pid_ns_chain: Vec<u64>,
     /// Which container the cgroup path names.
     pub placement: Placement,
 }
 
+/// A connected peer: credentials as of `connect()`, a pidfd that pins its process, its
+/// `/proc` directory proven to be that process's, and what the kernel said of it then.
+#[derive(Debug)]
+pub struct Peer {
+    /// Process id in rasd's pid namespace.
+    pub pid: i32,
+    pidfd: OwnedFd,
+    dir: OwnedFd,
+    identity: Identity,
+}
+
 impl Peer {
-    /// Reads the peer's credentials and pins its process.
-    pub fn from_socket(sock: &impl std::os::fd::AsFd) -> Result<Self, IdentityError> {
+    /// Reads the peer's credentials, pins its process and takes its identity. Blocking (the
+    /// executable may have to be hashed): call off the async runtime.
+    pub fn from_socket(sock: &impl std::os::fd::AsFd, cache: &ExeCache) -> Result<Self, IdentityError> {
         let cred = getsockopt(sock, PeerCredentials).map_err(|e| IdentityError::PeerCred(e.into()))?;
         let pid = cred.pid();
         let pidfd = match sys::peer_pidfd(&sock.as_fd()).map_err(IdentityError::Pidfd)? {
@@ -107,24 +168,19 @@ impl Peer {
             // process has gone; a reuse before this line is the residual race on such kernels.
             None => sys::pidfd_open(pid).map_err(IdentityError::Pidfd)?,
         };
-        Ok(Peer { pid, uid: cred.uid(), gid: cred.gid(), pidfd })
+        Peer::pin(pid, cred.uid(), cred.gid(), pidfd, cache)
     }
 
-    /// Pins a process found some other way (a /proc scan). The credentials are the process's
-    /// real uid and gid.
-    pub fn from_pid(pid: i32) -> Result<Self, IdentityError> {
-        let pidfd = sys::pidfd_open(pid).map_err(IdentityError::Pidfd)?;
+    /// Pins `pid` by `pidfd` and reads its identity through the pin.
+    pub fn pin(pid: i32, uid: u32, gid: u32, pidfd: OwnedFd, cache: &ExeCache) -> Result<Self, IdentityError> {
         let dir = open_pinned(pid, &pidfd)?;
-        let status =
-            read_text(&dir, c"status").map_err(|source| IdentityError::Proc { pid, what: "status", source })?;
-        let field = |name: &str| -> u32 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(u32::MAX)
-        };
-        Ok(Peer { pid, uid: field("Uid:"), gid: field("Gid:"), pidfd })
+        let identity = read_identity(pid, uid, gid, &pidfd, &dir, cache)?;
+        Ok(Peer { pid, pidfd, dir, identity })
+    }
+
+    /// What the kernel said of the peer when it connected.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// The pidfd, which turns readable when the process exits.
@@ -132,74 +188,76 @@ impl Peer {
         &self.pidfd
     }
 
-    /// A peer from parts, for tests of the pinning path.
-    #[cfg(test)]
-    pub fn from_parts(pid: i32, uid: u32, gid: u32, pidfd: OwnedFd) -> Self {
-        Peer { pid, uid, gid, pidfd }
-    }
-
-    /// Reads the peer's `/proc` entries through the pin. Blocking: call off the async runtime.
-    pub fn snapshot(&self, cache: &ExeCache) -> Result<Identity, IdentityError> {
-        let dir = open_pinned(self.pid, &self.pidfd)?;
-        let pid = self.pid;
-        let proc_err = |what: &'static str| move |source: io::Error| IdentityError::Proc { pid, what, source };
-        let ns = Namespaces {
-            pid: ns_inode(&dir, c"ns/pid").map_err(proc_err("ns/pid"))?,
-            mnt: ns_inode(&dir, c"ns/mnt").map_err(proc_err("ns/mnt"))?,
-            net: ns_inode(&dir, c"ns/net").map_err(proc_err("ns/net"))?,
-            user: ns_inode(&dir, c"ns/user").map_err(proc_err("ns/user"))?,
-            cgroup: ns_inode(&dir, c"ns/cgroup").map_err(proc_err("ns/cgroup"))?,
-        };
-        let cgroup = read_text(&dir, c"cgroup").map_err(proc_err("cgroup"))?;
-        let status = read_text(&dir, c"status").map_err(proc_err("status"))?;
-        let exe = nix::fcntl::readlinkat(Some(dir.as_raw_fd()), "exe")
-            .map_err(|e| proc_err("exe")(e.into()))?
-            .to_string_lossy()
-            .into_owned();
-        let pid_ns_chain = pid_ns_chain(&dir).map_err(proc_err("ns/pid"))?;
-        let exe_file = sys::openat(&dir, c"exe", false).map_err(proc_err("exe"))?;
-        let exe_sha256 = cache.digest(exe_file).map_err(proc_err("exe"))?;
-        // The reads above went through `dir`; confirm the process still lives so that none of
-        // them raced its exit (a dead process's entries read as errors, never as another's).
-        check_pin(self.pid, &self.pidfd)?;
-        let placement = placement(&cgroup);
-        Ok(Identity {
-            pid,
-            uid: self.uid,
-            gid: self.gid,
-            groups: parse_groups(&status),
-            ns,
-            cgroup,
-            exe,
-            exe_sha256,
-            pid_ns_chain,
-            placement,
-        })
-    }
-
-    /// Measures files inside the peer's root filesystem (`/proc/<pid>/root`), resolving each
-    /// path as if that root were `/`, so symlinks and `..` cannot lead out of the container.
-    pub fn measure_files(&self, paths: &[String]) -> Result<Vec<Measurement>, IdentityError> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
+    /// Checks that a request written by `writer` (the pid the kernel attached to its bytes)
+    /// may be served under the identity fixed at connect. Four syscalls when it holds.
+    pub fn check(&self, writer: Option<i32>) -> Result<(), PeerChange> {
+        if writer != Some(self.pid) {
+            return Err(PeerChange::ForeignWriter { writer, pinned: self.pid });
         }
-        let dir = open_pinned(self.pid, &self.pidfd)?;
-        let pid = self.pid;
-        let root =
-            sys::openat(&dir, c"root", true).map_err(|source| IdentityError::Proc { pid, what: "root", source })?;
-        let out = paths
-            .iter()
-            .map(|path| {
-                let (sha256, error) = match digest_in_root(&root, path) {
-                    Ok(d) => (d, None),
-                    Err(e) => (String::new(), Some(e.to_string())),
-                };
-                Measurement { name: format!("file:{path}"), sha256, source: "rasd".into(), error }
-            })
-            .collect();
-        check_pin(self.pid, &self.pidfd)?;
-        Ok(out)
+        if !sys::pidfd_alive(&self.pidfd) {
+            return Err(PeerChange::Exited(self.pid));
+        }
+        // The file /proc/<pid>/exe leads to now: another file after an execve.
+        match sys::fstatat(&self.dir, c"exe") {
+            Ok(m) if FileKey::of(&m) == self.identity.exe_key => {}
+            Ok(_) => return Err(PeerChange::Exec(self.pid)),
+            Err(_) => return Err(PeerChange::Exited(self.pid)),
+        }
+        match read_text(&self.dir, c"cgroup") {
+            Ok(c) if c == self.identity.cgroup => {}
+            Ok(_) => return Err(PeerChange::Cgroup(self.pid)),
+            Err(_) => return Err(PeerChange::Exited(self.pid)),
+        }
+        Ok(())
     }
+}
+
+/// Reads what the kernel says of a pinned process, through its proven `/proc` directory.
+fn read_identity(
+    pid: i32,
+    uid: u32,
+    gid: u32,
+    pidfd: &OwnedFd,
+    dir: &OwnedFd,
+    cache: &ExeCache,
+) -> Result<Identity, IdentityError> {
+    let proc_err = |what: &'static str| move |source: io::Error| IdentityError::Proc { pid, what, source };
+    let ns = Namespaces {
+        pid: ns_inode(dir, c"ns/pid").map_err(proc_err("ns/pid"))?,
+        mnt: ns_inode(dir, c"ns/mnt").map_err(proc_err("ns/mnt"))?,
+        net: ns_inode(dir, c"ns/net").map_err(proc_err("ns/net"))?,
+        user: ns_inode(dir, c"ns/user").map_err(proc_err("ns/user"))?,
+        cgroup: ns_inode(dir, c"ns/cgroup").map_err(proc_err("ns/cgroup"))?,
+    };
+    let cgroup = read_text(dir, c"cgroup").map_err(proc_err("cgroup"))?;
+    let status = read_text(dir, c"status").map_err(proc_err("status"))?;
+    let exe = nix::fcntl::readlinkat(Some(dir.as_raw_fd()), "exe")
+        .map_err(|e| proc_err("exe")(e.into()))?
+        .to_string_lossy()
+        .into_owned();
+    let pid_ns_chain = pid_ns_chain(dir).map_err(proc_err("ns/pid"))?;
+    let exe_file = sys::openat(dir, c"exe", false).map_err(proc_err("exe"))?;
+    let exe_key = FileKey::of(&exe_file.metadata().map_err(proc_err("exe"))?);
+    let exe_sha256 = cache.digest(exe_file).map_err(proc_err("exe"))?;
+    let root_meta = sys::fstatat(dir, c"root").map_err(proc_err("root"))?;
+    // The reads above went through `dir`; confirm the process still lives so that none of
+    // them raced its exit (a dead process's entries read as errors, never as another's).
+    check_pin(pid, pidfd)?;
+    let placement = placement(&cgroup);
+    Ok(Identity {
+        pid,
+        uid,
+        gid,
+        groups: parse_groups(&status),
+        ns,
+        cgroup,
+        exe,
+        exe_key,
+        exe_sha256,
+        root: (root_meta.dev(), root_meta.ino()),
+        pid_ns_chain,
+        placement,
+    })
 }
 
 /// Opens `/proc/<pid>` and proves it belongs to the process `pidfd` pins.
@@ -210,31 +268,24 @@ pub fn open_pinned(pid: i32, pidfd: &OwnedFd) -> Result<OwnedFd, IdentityError> 
     Ok(OwnedFd::from(dir))
 }
 
-/// Fails unless `pidfd` still names a live process with this `pid`.
-fn check_pin(pid: i32, pidfd: &OwnedFd) -> Result<(), IdentityError> {
-    match pidfd_pid(pidfd) {
-        Ok(Some(p)) if p == pid => Ok(()),
-        _ => Err(IdentityError::Gone(pid)),
+/// Fails unless the process `pidfd` pins is still alive. The pidfd was taken for `pid`, so
+/// while it lives `pid` names it and nothing else.
+pub fn check_pin(pid: i32, pidfd: &OwnedFd) -> Result<(), IdentityError> {
+    if sys::pidfd_alive(pidfd) {
+        Ok(())
+    } else {
+        Err(IdentityError::Gone(pid))
     }
 }
 
-/// The pid a pidfd names, from `/proc/self/fdinfo` (`Pid: -1` once the process is gone).
-fn pidfd_pid(pidfd: &OwnedFd) -> io::Result<Option<i32>> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))?;
-    let pid = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pid:"))
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "fdinfo has no Pid"))?;
-    Ok((pid > 0).then_some(pid))
-}
-
 /// Largest file rasd hashes for a measurement.
-const MAX_MEASURED_FILE: u64 = 256 << 20;
+pub const MAX_MEASURED_FILE: u64 = 256 << 20;
 /// Deepest pid-namespace nesting walked (the kernel allows 32).
 const MAX_NS_DEPTH: usize = 33;
 
-fn digest_in_root(root: &File, path: &str) -> io::Result<String> {
+/// sha256 of `path` resolved inside `root` as if it were `/`: symlinks and `..` cannot lead
+/// out of it, magic links are refused, only regular files up to [`MAX_MEASURED_FILE`].
+pub fn digest_in_root(root: &File, path: &str) -> io::Result<String> {
     let c = std::ffi::CString::new(path).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
     let mut f = sys::open_in_root(root, &c)?;
     let meta = f.metadata()?;
@@ -244,11 +295,11 @@ fn digest_in_root(root: &File, path: &str) -> io::Result<String> {
     if meta.len() > MAX_MEASURED_FILE {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "file too large to measure"));
     }
-    super::exe_cache::sha256_reader(&mut f)
+    super::exe_cache::sha256_reader((&mut f).take(MAX_MEASURED_FILE))
 }
 
 /// The pid namespace's inode and its ancestors', innermost first.
-fn pid_ns_chain(dir: &OwnedFd) -> io::Result<Vec<u64>> {
+pub fn pid_ns_chain(dir: &OwnedFd) -> io::Result<Vec<u64>> {
     let mut ns: OwnedFd = sys::openat(dir, c"ns/pid", false)?.into();
     let mut chain = vec![File::from(ns.try_clone()?).metadata()?.ino()];
     while chain.len() < MAX_NS_DEPTH {
@@ -265,11 +316,13 @@ fn pid_ns_chain(dir: &OwnedFd) -> io::Result<Vec<u64>> {
     Ok(chain)
 }
 
-fn ns_inode(dir: &OwnedFd, name: &CStr) -> io::Result<u64> {
+/// The inode of a namespace entry (`ns/pid`, …).
+pub fn ns_inode(dir: &OwnedFd, name: &CStr) -> io::Result<u64> {
     Ok(sys::openat(dir, name, false)?.metadata()?.ino())
 }
 
-fn read_text(dir: &OwnedFd, name: &CStr) -> io::Result<String> {
+/// A bounded read of a `/proc` text file through the pinned directory.
+pub fn read_text(dir: &OwnedFd, name: &CStr) -> io::Result<String> {
     let mut s = String::new();
     sys::openat(dir, name, false)?.take(MAX_PROC_FILE).read_to_string(&mut s)?;
     Ok(s)
@@ -291,39 +344,69 @@ mod tests {
     #[test]
     fn identifies_the_process_at_the_other_end() {
         let (a, _b) = UnixStream::pair().unwrap();
-        let peer = Peer::from_socket(&a).unwrap();
+        let peer = Peer::from_socket(&a, &ExeCache::default()).unwrap();
         assert_eq!(peer.pid, std::process::id() as i32);
-        let id = peer.snapshot(&ExeCache::default()).unwrap();
+        let id = peer.identity();
         assert_eq!(id.uid, nix::unistd::getuid().as_raw());
         let me = std::fs::canonicalize(std::env::current_exe().unwrap()).unwrap();
         assert_eq!(id.exe, me.to_string_lossy());
         assert_eq!(id.exe_sha256, ras_evidence::sha256_hex(&std::fs::read(&me).unwrap()));
         let own_pid_ns = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
         assert_eq!(id.ns.pid, own_pid_ns);
+        let root = std::fs::metadata("/").unwrap();
+        assert_eq!(id.root, (root.dev(), root.ino()));
         assert!(!id.cgroup.is_empty());
+        assert_eq!(peer.check(Some(peer.pid)), Ok(()));
+        assert_eq!(peer.check(Some(1)), Err(PeerChange::ForeignWriter { writer: Some(1), pinned: peer.pid }));
+        assert!(matches!(peer.check(None), Err(PeerChange::ForeignWriter { writer: None, .. })));
     }
 
-    /// PID reuse, simulated on the pinning path: the pidfd pins one process while the pid
-    /// number names another. The read must be refused, never attributed.
+    /// PID reuse, simulated on the pinning path: the pidfd pins one process, now dead, while
+    /// the pid number names another. The pin must be refused, never attributed.
     #[test]
     fn refuses_a_pid_that_the_pin_does_not_name() {
+        let mut dead = std::process::Command::new("true").spawn().unwrap();
+        let stale = sys::pidfd_open(dead.id() as i32).unwrap();
+        dead.wait().unwrap();
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let other = child.id() as i32;
-        let mine = sys::pidfd_open(std::process::id() as i32).unwrap();
-        let peer = Peer::from_parts(other, 0, 0, mine);
-        assert!(matches!(peer.snapshot(&ExeCache::default()), Err(IdentityError::Gone(p)) if p == other));
+        let r = Peer::pin(other, 0, 0, stale, &ExeCache::default());
+        assert!(matches!(r, Err(IdentityError::Gone(p)) if p == other), "{r:?}");
         child.kill().unwrap();
         child.wait().unwrap();
     }
 
     #[test]
     fn a_dead_pinned_process_is_gone() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id() as i32;
-        let pidfd = sys::pidfd_open(pid).unwrap();
+        let peer = Peer::pin(pid, 0, 0, sys::pidfd_open(pid).unwrap(), &ExeCache::default()).unwrap();
+        assert_eq!(peer.check(Some(pid)), Ok(()));
+        child.kill().unwrap();
         child.wait().unwrap();
-        let peer = Peer::from_parts(pid, 0, 0, pidfd);
-        assert!(matches!(peer.snapshot(&ExeCache::default()), Err(IdentityError::Gone(_))));
+        assert_eq!(peer.check(Some(pid)), Err(PeerChange::Exited(pid)));
+    }
+
+    /// A process that executes another file after it was pinned is not the process that
+    /// was identified.
+    #[test]
+    fn an_exec_after_pinning_is_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = dir.path().join("go");
+        // sh waits for the flag, then becomes sleep: same pid, another executable.
+        let script = format!("while [ ! -e {} ]; do sleep 0.01; done; exec sleep 30", flag.display());
+        let mut child = std::process::Command::new("sh").args(["-c", &script]).spawn().unwrap();
+        let pid = child.id() as i32;
+        let peer = Peer::pin(pid, 0, 0, sys::pidfd_open(pid).unwrap(), &ExeCache::default()).unwrap();
+        assert_eq!(peer.check(Some(pid)), Ok(()));
+        std::fs::write(&flag, b"").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while peer.check(Some(pid)).is_ok() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(peer.check(Some(pid)), Err(PeerChange::Exec(pid)));
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]
