@@ -21,7 +21,7 @@ pub enum RegisterError {
     #[error("{0}")]
     NotFound(String),
     /// The kernel does not confirm the process the runtime named.
-    #[error("the kernel does not confirm {container}'s init: {source}")]
+    #[error("the kernel does not confirm {container}'s init")]
     Unverified {
         /// The container.
         container: String,

@@ -297,13 +297,13 @@ pub fn verify_init(pid: i32, c: &ContainerRef, own_pid_ns: u64) -> Result<(InitP
         Placement::Container(found) if found == *c => {}
         other => return Err(InitError::NotInContainer { pid, found: describe(&other) }),
     }
-    let status = read_text(&dir, c"status").map_err(proc_err)?;
-    if innermost_pid(&status) != Some(1) {
-        return Err(InitError::NotInit(pid));
-    }
     let pid_ns = ns_inode(&dir, c"ns/pid").map_err(proc_err)?;
     if pid_ns == own_pid_ns {
         return Err(InitError::HostPidNamespace(pid));
+    }
+    let status = read_text(&dir, c"status").map_err(proc_err)?;
+    if innermost_pid(&status) != Some(1) {
+        return Err(InitError::NotInit(pid));
     }
     check_cgroup_owner(pid, &cgroup)?;
     let stat = read_text(&dir, c"stat").map_err(proc_err)?;

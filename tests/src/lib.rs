@@ -382,3 +382,15 @@ pub fn nonce() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as u64;
     format!("{:016x}{:016x}", t, N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// sha256 of `bytes`, hex, from coreutils' `sha256sum` (an oracle independent of rasd).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child.stdin.take().expect("stdin").write_all(bytes).expect("write to sha256sum");
+    let out = child.wait_with_output().expect("sha256sum output");
+    text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}

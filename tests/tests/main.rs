@@ -1,6 +1,7 @@
 //! Black-box tests of the built `rasd` and `rasctl`, one test binary (build once, reuse).
 //! Each test starts its own rasd on temp paths; nothing touches /run/ras or /var/lib/ras.
 
+mod attacks;
 mod bridge;
 mod ca;
 mod containers;

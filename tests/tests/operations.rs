@@ -71,6 +71,21 @@ fn exposure_scores_are_within_target() {
     }
 }
 
+/// Starts the socket-activated rasd with a connection that sends nothing, and waits until it
+/// serves. systemd-socket-activate, unlike a socket unit with PassCredentials=yes, creates the
+/// socket without SO_PASSCRED; rasd sets it once it runs, and bytes queued before that carry
+/// no writer, which rasd refuses.
+fn activate(socket: &std::path::Path) {
+    drop(std::os::unix::net::UnixStream::connect(socket).expect("trigger activation"));
+    wait_for(Duration::from_secs(10), || {
+        let Ok(s) = std::os::unix::net::UnixStream::connect(socket) else { return false };
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut raw = Raw(s);
+        raw.call("org.varlink.service.GetInfo", json!({}))["error"].is_null()
+    })
+    .expect("rasd serves");
+}
+
 #[test]
 fn rasd_serves_both_named_activated_sockets() {
     if !have("systemd-socket-activate") {
@@ -98,6 +113,7 @@ fn rasd_serves_both_named_activated_sockets() {
         .spawn()
         .unwrap();
     wait_for(Duration::from_secs(10), || host.exists() && container.exists()).expect("sockets");
+    activate(&host);
     let v = Raw::connect(&host).call("io.ras.Attestation.GetEvidence", json!({"nonce": nonce()}));
     assert!(v["parameters"]["evidence"].is_string(), "host socket: {v}");
     // On the container fd, rasd treats the caller as on the container socket: a host process
@@ -133,6 +149,7 @@ fn a_single_activated_fd_is_the_host_socket_and_rasd_binds_the_container_socket(
         .spawn()
         .unwrap();
     wait_for(Duration::from_secs(10), || host.exists()).expect("socket");
+    activate(&host);
     let v = Raw::connect(&host).call("io.ras.Admin.GetStatus", json!({}));
     assert!(v["error"].is_null(), "{v}");
     wait_for(Duration::from_secs(10), || run.join("container/rasd.sock").exists())

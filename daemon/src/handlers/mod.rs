@@ -154,7 +154,7 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Resolved, Varli
                 None if ctx.daemon.config.auto_register => match register(&ctx.daemon, c.runtime, &c.id).await {
                     Ok(_) => ctx.daemon.registry.get(c).ok_or_else(|| not_registered(c))?,
                     Err(e) => {
-                        warn!(container = %c, cause = %e, "auto-registration failed");
+                        warn!(container = %c, cause = %format!("{:#}", anyhow::Error::from(e)), "auto-registration failed");
                         return Err(not_registered(c));
                     }
                 },

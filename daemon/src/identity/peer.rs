@@ -53,7 +53,7 @@ pub enum IdentityError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PeerChange {
     /// The kernel named another process (or none) as the writer of the request.
-    #[error("the request was written by {}, not by the process that connected ({pinned})", writer.map_or("an unknown process".to_string(), |p| format!("pid {p}")))]
+    #[error("{}", foreign_writer_text(*writer, *pinned))]
     ForeignWriter {
         /// The writer's pid, as the kernel reported it.
         writer: Option<i32>,
@@ -69,6 +69,17 @@ pub enum PeerChange {
     /// The pinned process moved to another cgroup.
     #[error("the process that connected ({0}) moved to another cgroup since")]
     Cgroup(i32),
+}
+
+fn foreign_writer_text(writer: Option<i32>, pinned: i32) -> String {
+    match writer {
+        Some(p) => format!("the request was written by pid {p}, not by the process that connected ({pinned})"),
+        // Only bytes queued before SO_PASSCRED was set come without credentials: a socket
+        // created by a service manager without it (PassCredentials=yes fixes that).
+        None => format!(
+            "the kernel attached no writer credentials to the request of pid {pinned} (a socket-activated socket needs PassCredentials=yes)"
+        ),
+    }
 }
 
 impl PeerChange {
