@@ -131,11 +131,15 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
             // read as the reply to the next call. The connection goes, and the next call gets
             // a fresh one.
             upstream.reset();
-            warn!(target, timeout_ms = cfg.request_timeout.as_millis() as u64, "forwarded call timed out; upstream connection dropped");
+            warn!(
+                target,
+                timeout_ms = cfg.request_timeout.as_millis() as u64,
+                "forwarded call timed out; upstream connection dropped"
+            );
             Err(VarlinkError::new(
-            "io.ras.Remote.RequestTimeout",
-            json!({ "timeout_ms": cfg.request_timeout.as_millis() as u64 }),
-        ))
+                "io.ras.Remote.RequestTimeout",
+                json!({ "timeout_ms": cfg.request_timeout.as_millis() as u64 }),
+            ))
         }
         Ok(Err(e)) => {
             warn!(cause = %e, "rasd unreachable");

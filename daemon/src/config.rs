@@ -194,10 +194,7 @@ impl Config {
             max_message_size: args.max_message_size.or(file.max_message_size).unwrap_or(ras_proto::DEFAULT_MAX_MESSAGE),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(1024),
             idle_timeout: Duration::from_secs(args.idle_timeout.or(file.idle_timeout).unwrap_or(120).max(1)),
-            max_container_connections: args
-                .max_container_connections
-                .or(file.max_container_connections)
-                .unwrap_or(32),
+            max_container_connections: args.max_container_connections.or(file.max_container_connections).unwrap_or(32),
             max_container_calls: args.max_container_calls.or(file.max_container_calls).unwrap_or(8),
             auto_register: args.auto_register || file.auto_register.unwrap_or(false),
             health_check: health_check(args.health_check.or(file.health_check).unwrap_or(0))?,

@@ -41,7 +41,9 @@ pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
             Some(slot) => Some(slot),
             None => {
                 let max = quotas.quotas.max_connections();
-                span.in_scope(|| warn!(container = %c, max, "container holds its share of connections; closing the new one"));
+                span.in_scope(
+                    || warn!(container = %c, max, "container holds its share of connections; closing the new one"),
+                );
                 return;
             }
         },

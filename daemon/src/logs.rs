@@ -54,13 +54,22 @@ impl Logs {
             let mut entries = Vec::new();
             let mut chain = [0u8; 32];
             let mut good_len = 0u64;
-            for line in io::BufReader::new(&file).lines() {
-                let Ok(line) = line else { break };
-                match serde_json::from_str::<LogEntry>(&line) {
+            let mut reader = io::BufReader::new(&file);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                // A line without its newline was torn by a crash (never acknowledged); a
+                // complete entry is only one that was written whole, newline included.
+                let Some(body) = line.strip_suffix(b"\n") else { break };
+                match serde_json::from_slice::<LogEntry>(body) {
                     Ok(e) if e.seq == entries.len() as u64 => {
                         chain = extend(&chain, &e);
                         entries.push(e);
-                        good_len += line.len() as u64 + 1;
+                        good_len += line.len() as u64;
                     }
                     _ => break,
                 }
@@ -133,5 +142,28 @@ mod tests {
         snap.replay().unwrap();
         assert_eq!(logs.extend("host", "app", "load", "c").unwrap().0, 2);
         assert!(logs.snapshot("other").unwrap().is_none());
+    }
+
+    /// A crash between the entry's JSON and its newline leaves a whole object without the
+    /// newline: it was never acknowledged, is dropped, and the next append starts clean.
+    #[test]
+    fn an_entry_without_its_newline_is_torn() {
+        let d = tempfile::tempdir().unwrap();
+        let logs = Logs::new(d.path()).unwrap();
+        logs.extend("host", "app", "load", "a").unwrap();
+        drop(logs);
+        let path = d.path().join("runtime-log/host.jsonl");
+        let whole = std::fs::read(&path).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(whole.strip_suffix(b"\n").unwrap().to_vec().as_slice()).unwrap();
+        drop(f);
+        let logs = Logs::new(d.path()).unwrap();
+        assert_eq!(logs.snapshot("host").unwrap().unwrap().entries.len(), 1);
+        assert_eq!(logs.extend("host", "app", "load", "b").unwrap().0, 1);
+        drop(logs);
+        let logs = Logs::new(d.path()).unwrap();
+        let snap = logs.snapshot("host").unwrap().unwrap();
+        assert_eq!(snap.entries.len(), 2, "the entry after the torn one survives a reload");
+        snap.replay().unwrap();
     }
 }

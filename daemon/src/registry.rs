@@ -155,7 +155,8 @@ impl Registry {
 
     /// All registrations, sorted.
     pub fn list(&self) -> Vec<Registration> {
-        let mut v: Vec<Registration> = self.map.lock().expect("registry lock").values().map(|r| r.reg.clone()).collect();
+        let mut v: Vec<Registration> =
+            self.map.lock().expect("registry lock").values().map(|r| r.reg.clone()).collect();
         v.sort_by(|a, b| (a.runtime.as_str(), &a.id).cmp(&(b.runtime.as_str(), &b.id)));
         v
     }
@@ -532,6 +533,9 @@ mod tests {
                 PathBuf::from(format!("/sys/fs/cgroup/systemd/docker/{A}"))
             ]
         );
-        assert_eq!(cgroup_dirs(&format!("0::/docker/{A}\n")), vec![PathBuf::from(format!("/sys/fs/cgroup/docker/{A}"))]);
+        assert_eq!(
+            cgroup_dirs(&format!("0::/docker/{A}\n")),
+            vec![PathBuf::from(format!("/sys/fs/cgroup/docker/{A}"))]
+        );
     }
 }

@@ -10,6 +10,8 @@ complete -c rasd -l socket-group -d 'Group that owns the host socket: its member
 complete -c rasd -l max-message-size -d 'Largest accepted message, in bytes' -r
 complete -c rasd -l max-connections -d 'Most connections served at once per socket; more wait in the accept queue' -r
 complete -c rasd -l idle-timeout -d 'Seconds a connection may wait before sending its next whole message (agent streams are exempt); then it is closed, so idle peers cannot hold every connection slot' -r
+complete -c rasd -l max-container-connections -d 'Most connections one container may hold open on the container socket; more are closed at once, so one container cannot take the slots of the others' -r
+complete -c rasd -l max-container-calls -d 'Most calls of one container served at once; more wait their turn' -r
 complete -c rasd -l health-check -d 'Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week)' -r
 complete -c rasd -l challenge-timeout -d 'Deadline for an agent\'s answer to a forwarded challenge, in milliseconds' -r
 complete -c rasd -l docker-socket -d 'Docker API socket, used to resolve container names' -r -F

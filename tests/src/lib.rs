@@ -20,11 +20,47 @@ pub fn bin_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
 }
 
-/// A built binary; panics with the build command when it is missing.
+/// A built binary; panics with the build command when it is missing or older than the
+/// sources it is built from, so a black-box test never runs a stale binary.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(p.exists(), "{} is missing: build the binaries first (cargo build --workspace --bins)", p.display());
+    let built = std::fs::metadata(&p).and_then(|m| m.modified()).expect("binary mtime");
+    if let Some((newest, source)) = newest_source(name) {
+        assert!(
+            built >= newest,
+            "{} is older than {}: rebuild first (cargo build --workspace --bins)",
+            p.display(),
+            source.display()
+        );
+    }
     p
+}
+
+/// The most recently changed source file of the crates binary `name` is built from.
+fn newest_source(name: &str) -> Option<(std::time::SystemTime, PathBuf)> {
+    let crates: &[&str] = match name {
+        "rasd" => &["proto", "evidence", "daemon"],
+        "ras-bridge" => &["proto", "bridge"],
+        "rasctl" => &["proto", "evidence", "ctl"],
+        _ => &[],
+    };
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut stack: Vec<PathBuf> = crates.iter().map(|c| repo_root().join(c).join("src")).collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if let Ok(m) = meta.modified() {
+                if newest.as_ref().map_or(true, |(t, _)| m > *t) {
+                    newest = Some((m, path));
+                }
+            }
+        }
+    }
+    newest
 }
 
 /// True when a missing component must fail the test rather than skip it.
@@ -33,14 +69,37 @@ pub fn required() -> bool {
     on("CI") || on("RAS_REQUIRE_DOCKER") || on("RAS_REQUIRE_ALL")
 }
 
-/// Reports a missing component: panics in CI, prints a loud skip notice otherwise.
+/// Reports a missing component: panics in CI, records a skip otherwise (see [`record_skip`]).
 /// Returns false so callers can `if !available(..) { return; }`.
 pub fn unavailable(what: &str) -> bool {
     if required() {
         panic!("{what} is required in CI (CI/RAS_REQUIRE_DOCKER set) but is not available");
     }
-    eprintln!("\n*** SKIPPED: {what} is not available; run scripts/test to install it ***\n");
+    record_skip(what, None);
     false
+}
+
+/// A skip that is allowed even in CI because the machine cannot provide the component at all
+/// (not an install step): `allow` names its entry in the written allowlist of scripts/test.
+pub fn allowed_skip(allow: &str, what: &str) {
+    record_skip(what, Some(allow));
+}
+
+/// Writes a skip where the runner counts it: a line in `$RAS_SKIP_LOG` (scripts/test sets it;
+/// it subtracts skips from the passes and fails CI on any skip not on its allowlist), and a
+/// notice on stderr.
+fn record_skip(what: &str, allow: Option<&str>) {
+    let test = std::thread::current().name().unwrap_or("unknown").to_string();
+    if let Some(path) = std::env::var_os("RAS_SKIP_LOG") {
+        let line = format!("{}\t{test}\t{what}\n", allow.map_or("skip".to_string(), |a| format!("allow:{a}")));
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        written.expect("record the skip in RAS_SKIP_LOG");
+    }
+    eprintln!("\n*** SKIPPED {test}: {what} is not available; run scripts/test to install it ***\n");
 }
 
 /// The repository root.
@@ -81,7 +140,14 @@ impl Rasd {
 
     fn spawn(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("rasd.log")).expect("log file");
+        // Hermetic: an empty configuration of its own, never the host's /etc/ras/rasd.toml.
+        let config = self.dir.path().join("rasd.toml");
+        if !config.exists() {
+            std::fs::write(&config, b"").expect("write empty rasd.toml");
+        }
         let child = Command::new(bin("rasd"))
+            .arg("--config")
+            .arg(&config)
             .arg("--runtime-dir")
             .arg(self.runtime_dir())
             .arg("--state-dir")
@@ -385,11 +451,7 @@ pub fn nonce() -> String {
 
 /// sha256 of `bytes`, hex, from coreutils' `sha256sum` (an oracle independent of rasd).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
+    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("sha256sum");
     child.stdin.take().expect("stdin").write_all(bytes).expect("write to sha256sum");
     let out = child.wait_with_output().expect("sha256sum output");
     text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()

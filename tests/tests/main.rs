@@ -11,3 +11,4 @@ mod measure;
 mod operations;
 mod oracle;
 mod protocol;
+mod robustness;

@@ -12,9 +12,9 @@ use super::attestation::parse_nonce;
 use super::{identify, in_group, measure, reply, sign_evidence, EvidenceInput, Resolved};
 use crate::agents::ChallengeError;
 use crate::dispatch::CallContext;
+use crate::docker_api;
 use crate::identity::{ContainerRef, Runtime};
 use crate::registry::Registered;
-use crate::docker_api;
 
 const IFACE: &str = "io.ras.Remote";
 

@@ -102,10 +102,10 @@ fn pod_member(c: &str) -> Option<(Runtime, &str)> {
 
 /// `/kubepods[.slice]/[<qos>/]<pod>/<container>`, in the cgroupfs and systemd spellings.
 fn kubepods<'a>(rest: &[&'a str]) -> Option<(Runtime, &'a str)> {
-    let is_qos = |c: &str| {
-        matches!(c, "besteffort" | "burstable" | "kubepods-besteffort.slice" | "kubepods-burstable.slice")
-    };
-    let is_pod = |c: &str| c.starts_with("pod") || (c.starts_with("kubepods-") && c.contains("-pod") && c.ends_with(".slice"));
+    let is_qos =
+        |c: &str| matches!(c, "besteffort" | "burstable" | "kubepods-besteffort.slice" | "kubepods-burstable.slice");
+    let is_pod =
+        |c: &str| c.starts_with("pod") || (c.starts_with("kubepods-") && c.contains("-pod") && c.ends_with(".slice"));
     let rest = match rest.first() {
         Some(q) if is_qos(q) => &rest[1..],
         _ => rest,

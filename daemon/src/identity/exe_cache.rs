@@ -116,7 +116,10 @@ mod tests {
         let times = std::fs::FileTimes::new().set_modified(before.modified().unwrap());
         File::options().write(true).open(&p).unwrap().set_times(times).unwrap();
         let after = std::fs::metadata(&p).unwrap();
-        assert_eq!((after.len(), after.mtime(), after.mtime_nsec()), (before.len(), before.mtime(), before.mtime_nsec()));
+        assert_eq!(
+            (after.len(), after.mtime(), after.mtime_nsec()),
+            (before.len(), before.mtime(), before.mtime_nsec())
+        );
         let now = c.digest(File::open(&p).unwrap()).unwrap();
         assert_ne!(now, good, "a rewritten file must not keep its old digest");
         assert_eq!(now, crate::identity::exe_cache::sha256_reader(&b"evil"[..]).unwrap());
