@@ -54,7 +54,7 @@ fn newest_source(name: &str) -> Option<(std::time::SystemTime, PathBuf)> {
             if meta.is_dir() {
                 stack.push(path);
             } else if let Ok(m) = meta.modified() {
-                if newest.as_ref().map_or(true, |(t, _)| m > *t) {
+                if newest.as_ref().is_none_or(|(t, _)| m > *t) {
                     newest = Some((m, path));
                 }
             }
