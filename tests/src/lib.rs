@@ -13,8 +13,12 @@ use serde_json::Value;
 pub mod docker;
 pub mod fake;
 
-/// The directory holding the built binaries (`target/<profile>`), from this test's own path.
+/// The directory holding the built binaries (`target/<profile>`), from this test's own path;
+/// `RAS_BIN_DIR` runs the suite against other builds (an older commit, a mutant).
 pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RAS_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
     let exe = std::env::current_exe().expect("test exe path");
     // target/<profile>/deps/blackbox-<hash>
     exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
@@ -26,7 +30,8 @@ pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(p.exists(), "{} is missing: build the binaries first (cargo build --workspace --bins)", p.display());
     let built = std::fs::metadata(&p).and_then(|m| m.modified()).expect("binary mtime");
-    if let Some((newest, source)) = newest_source(name) {
+    let other_build = std::env::var_os("RAS_BIN_DIR").is_some();
+    if let Some((newest, source)) = newest_source(name).filter(|_| !other_build) {
         assert!(
             built >= newest,
             "{} is older than {}: rebuild first (cargo build --workspace --bins)",
@@ -186,6 +191,14 @@ impl Rasd {
             }
             let _ = c.wait();
         }
+    }
+
+    /// Waits up to `within` for rasd to exit by itself (after a signal the test sent), and
+    /// reaps it; `None` when it was still running at the deadline.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        wait_child(self.child.as_mut()?, within).inspect(|_| {
+            self.child = None;
+        })
     }
 
     /// Stops and starts again on the same directories.
@@ -356,6 +369,13 @@ impl Bridge {
         self.child.as_ref().expect("running").id()
     }
 
+    /// Waits up to `within` for the bridge to exit by itself, and reaps it.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        wait_child(self.child.as_mut()?, within).inspect(|_| {
+            self.child = None;
+        })
+    }
+
     /// `tcp:ADDR` for rasctl.
     pub fn target(&self) -> String {
         format!("tcp:{}", self.addr)
@@ -368,6 +388,20 @@ impl Drop for Bridge {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// The exit status of `child` if it exits within `within`.
+fn wait_child(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -455,4 +489,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     child.stdin.take().expect("stdin").write_all(bytes).expect("write to sha256sum");
     let out = child.wait_with_output().expect("sha256sum output");
     text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}
+
+/// Asserts that the peer closed the stream: a read returns end-of-file (or a reset). A read
+/// that times out means the peer kept the connection open, and that fails the test; so do
+/// bytes instead of a close. Set a read timeout on the stream first.
+pub fn expect_closed(stream: &mut impl Read, what: &str) {
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Ok(n) => panic!("{what}: the peer sent {n} bytes instead of closing"),
+        Err(e) => panic!("{what}: the connection is still open ({e})"),
+    }
 }

@@ -198,8 +198,8 @@ fn hostile_remote_input_never_stops_service() {
     assert!(slow_writer.join().unwrap(), "the slowloris sender was never cut off");
     // Idle connections are closed after the idle timeout.
     let mut first = idle.into_iter().next().unwrap();
-    let mut buf = [0u8; 1];
-    assert_eq!(first.read(&mut buf).unwrap_or(0), 0, "idle connection still open");
+    first.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    ras_tests::expect_closed(&mut first, "an idle remote connection");
 }
 
 #[test]
@@ -314,6 +314,10 @@ fn on_sigterm_the_bridge_lets_a_forwarded_call_finish() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(b.pid() as i32), term).unwrap();
     let v = call.join().unwrap();
     assert_eq!(v["error"], "io.ras.Remote.AgentTimeout", "{v}\n{}", b.log());
+    // And then the bridge exits, cleanly, within its drain bound.
+    let mut b = b;
+    let status = b.wait_exit(Duration::from_secs(6)).unwrap_or_else(|| panic!("the bridge ignored SIGTERM:\n{}", b.log()));
+    assert!(status.success(), "the bridge exited with {status}");
     let cont = nix::sys::signal::Signal::SIGCONT;
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), cont);
 }

@@ -131,8 +131,37 @@ fn an_unknown_container_and_a_container_without_agent_get_their_own_errors() {
     assert!(text(&out.stderr).contains("io.ras.Remote.UnknownContainer"), "{}", text(&out.stderr));
 }
 
+/// The agent dies while a challenge to it is in flight: the challenger gets AgentGone at
+/// once (the stream closing fails the pending challenge), not the deadline's AgentTimeout.
 #[test]
-fn a_dead_agent_gives_an_immediate_error_and_a_mute_one_times_out() {
+fn an_agent_killed_during_a_challenge_gives_agent_gone_at_once() {
+    if !docker::available() {
+        return;
+    }
+    let r = Rasd::start(&["--challenge-timeout", "20000"]);
+    let a = Container::run(&r, &["sh", "-c", "rasctl agent & echo $! > /tmp/agent.pid; sleep 3600"]);
+    r.add_container(&a.id);
+    r.wait_agent(&a.id);
+    // Frozen, the agent cannot answer; the challenge waits on it.
+    assert!(a.exec(&["sh", "-c", "kill -STOP $(cat /tmp/agent.pid)"]).status.success());
+    let trust = r.trust_anchor();
+    let connect = format!("unix:{}", r.socket().display());
+    let id = a.id.clone();
+    let started = std::time::Instant::now();
+    let attest = std::thread::spawn(move || {
+        ras_tests::rasctl(&["attest", "--connect", &connect, "--container", &id, "--trust", trust.to_str().unwrap(), "--allow-sim"])
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(a.exec(&["sh", "-c", "kill -KILL $(cat /tmp/agent.pid)"]).status.success());
+    let out = attest.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("io.ras.Remote.AgentGone"), "{}", text(&out.stderr));
+    // Well before the 20 s deadline: the upper bound is what tells Gone from Timeout.
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_mute_agent_times_out_and_a_dead_one_is_dropped() {
     if !docker::available() {
         return;
     }
@@ -146,7 +175,9 @@ fn a_dead_agent_gives_an_immediate_error_and_a_mute_one_times_out() {
     let started = std::time::Instant::now();
     let out = r.attest(&["--container", &a.id]);
     assert!(text(&out.stderr).contains("io.ras.Remote.AgentTimeout"), "{}", text(&out.stderr));
-    assert!(started.elapsed() >= Duration::from_millis(1400));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1400), "answered before the deadline: {took:?}");
+    assert!(took < Duration::from_secs(10), "the 1.5 s deadline was not kept: {took:?}");
     let _ = a.exec(&["sh", "-c", "kill -KILL $(cat /tmp/agent.pid)"]);
     wait_for(Duration::from_secs(10), || r.containers().iter().all(|c| c["agent"] == false)).expect("agent dropped");
     let out = r.attest(&["--container", &a.id]);

@@ -97,12 +97,13 @@ fn rasd_serves_both_named_activated_sockets() {
     let host = run.join("rasd.sock");
     let container = run.join("container/rasd.sock");
     let log = std::fs::File::create(dir.path().join("rasd.log")).unwrap();
+    // The container fd comes first: rasd must go by name, not by position.
     let mut child = Command::new("systemd-socket-activate")
         .arg("-l")
-        .arg(&host)
-        .arg("-l")
         .arg(&container)
-        .arg("--fdname=host:container")
+        .arg("-l")
+        .arg(&host)
+        .arg("--fdname=container:host")
         .arg(bin("rasd"))
         .args(["--log", "stderr", "--runtime-dir"])
         .arg(dir.path().join("elsewhere"))
@@ -125,6 +126,42 @@ fn rasd_serves_both_named_activated_sockets() {
     assert!(!dir.path().join("elsewhere/rasd.sock").exists(), "rasd bound a socket of its own");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Two activated fds whose names rasd does not know: it refuses to guess which is which.
+#[test]
+fn two_activated_fds_with_unknown_names_are_refused() {
+    if !have("systemd-socket-activate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
+    let log = dir.path().join("rasd.log");
+    let mut child = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&a)
+        .arg("-l")
+        .arg(&b)
+        .arg("--fdname=foo:bar")
+        .arg(bin("rasd"))
+        .args(["--log", "stderr", "--runtime-dir"])
+        .arg(dir.path().join("run"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(10), || a.exists()).expect("sockets");
+    // Activate it; it must exit with an error naming the expected names.
+    drop(std::os::unix::net::UnixStream::connect(&a));
+    let exited = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten().is_some());
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    exited.unwrap_or_else(|| panic!("rasd kept running with unknown fd names"));
+    assert!(!status.success());
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("expected \"host\" and \"container\""), "{said}");
 }
 
 #[test]
@@ -395,5 +432,9 @@ fn on_sigterm_a_call_in_flight_still_gets_its_reply() {
     // The caller gets rasd's answer (the agent's deadline passed), not a dropped connection.
     let v = call.join().unwrap();
     assert_eq!(v["error"], "io.ras.Remote.AgentTimeout", "{v}");
+    // And then rasd exits, cleanly, within its 5 s drain bound.
+    let mut r = r;
+    let status = r.wait_exit(Duration::from_secs(6)).unwrap_or_else(|| panic!("rasd ignored SIGTERM:\n{}", r.log()));
+    assert!(status.success(), "rasd exited with {status}");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), nix::sys::signal::Signal::SIGCONT);
 }
