@@ -52,7 +52,7 @@ fn exposure_scores_are_within_target() {
     if !have("systemd-analyze") {
         return;
     }
-    for (unit, max) in [("rasd.service", 4.0), ("ras-bridge.service", 2.5)] {
+    for (unit, max) in [("rasd.service", 2.0), ("ras-bridge.service", 1.7)] {
         let out = Command::new("systemd-analyze")
             .args(["security", "--offline=true", "--no-pager"])
             .arg(repo_root().join("systemd").join(unit))
