@@ -197,7 +197,10 @@ impl Config {
             max_container_connections: args.max_container_connections.or(file.max_container_connections).unwrap_or(32),
             max_container_calls: args.max_container_calls.or(file.max_container_calls).unwrap_or(8),
             auto_register: args.auto_register || file.auto_register.unwrap_or(false),
-            health_check: health_check(args.health_check.or(file.health_check).unwrap_or(0))?,
+            health_check: match test_health_check_seconds() {
+                Some(secs) => Some(Duration::from_secs(secs.max(1))),
+                None => health_check(args.health_check.or(file.health_check).unwrap_or(0))?,
+            },
             challenge_timeout: Duration::from_millis(
                 args.challenge_timeout.or(file.challenge_timeout).unwrap_or(10_000),
             ),
@@ -259,6 +262,12 @@ impl Config {
         files.dedup();
         files
     }
+}
+
+/// TEST ONLY: `RASD_TEST_HEALTH_CHECK_SECONDS` sets the health-check period in seconds, so
+/// that tests need not wait the contract's minute. Deliberately not a flag or a config key.
+fn test_health_check_seconds() -> Option<u64> {
+    std::env::var("RASD_TEST_HEALTH_CHECK_SECONDS").ok()?.parse().ok()
 }
 
 /// Maximum health-check period: a week, in minutes.

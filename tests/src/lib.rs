@@ -132,13 +132,20 @@ pub struct Rasd {
     /// Holds runtime and state directories.
     pub dir: tempfile::TempDir,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Rasd {
     /// Starts rasd with `extra` flags and waits for its socket.
     pub fn start(extra: &[&str]) -> Rasd {
+        Rasd::start_with_env(extra, &[])
+    }
+
+    /// Starts rasd with `extra` flags and environment variables.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Rasd {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut r = Rasd { child: None, dir, extra: extra.iter().map(|s| s.to_string()).collect() };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut r = Rasd { child: None, dir, extra: extra.iter().map(|s| s.to_string()).collect(), env };
         r.spawn();
         r
     }
@@ -160,6 +167,7 @@ impl Rasd {
             .args(["--log", "stderr"])
             .args(&self.extra)
             .env("RAS_LOG", "debug")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -304,14 +304,14 @@ fn the_health_check_drops_a_dead_agent_and_its_registration() {
     if !docker::available() {
         return;
     }
-    // The shortest period the contract allows is one minute; this test waits for one round.
-    let r = Rasd::start(&["--health-check", "1", "--challenge-timeout", "1000"]);
+    // The contract's periods are minutes; the test-only variable makes one round 2 s.
+    let r = Rasd::start_with_env(&["--challenge-timeout", "1000"], &[("RASD_TEST_HEALTH_CHECK_SECONDS", "2")]);
     let a = Container::run(&r, &["sh", "-c", "rasctl agent & echo $! > /tmp/agent.pid; sleep 3600"]);
     r.add_container(&a.id);
     r.wait_agent(&a.id);
     // Frozen, not dead: its connection stays open, so only the health check can notice.
     assert!(a.exec(&["sh", "-c", "kill -STOP $(cat /tmp/agent.pid)"]).status.success());
-    wait_for(Duration::from_secs(90), || r.containers().is_empty())
+    wait_for(Duration::from_secs(30), || r.containers().is_empty())
         .unwrap_or_else(|| panic!("health check did not drop the agent:\n{}", r.log()));
     assert!(r.log().contains("agent failed its health check"), "{}", r.log());
 }
