@@ -316,7 +316,8 @@ fn on_sigterm_the_bridge_lets_a_forwarded_call_finish() {
     assert_eq!(v["error"], "io.ras.Remote.AgentTimeout", "{v}\n{}", b.log());
     // And then the bridge exits, cleanly, within its drain bound.
     let mut b = b;
-    let status = b.wait_exit(Duration::from_secs(6)).unwrap_or_else(|| panic!("the bridge ignored SIGTERM:\n{}", b.log()));
+    let status =
+        b.wait_exit(Duration::from_secs(6)).unwrap_or_else(|| panic!("the bridge ignored SIGTERM:\n{}", b.log()));
     assert!(status.success(), "the bridge exited with {status}");
     let cont = nix::sys::signal::Signal::SIGCONT;
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), cont);

@@ -149,7 +149,16 @@ fn an_agent_killed_during_a_challenge_gives_agent_gone_at_once() {
     let id = a.id.clone();
     let started = std::time::Instant::now();
     let attest = std::thread::spawn(move || {
-        ras_tests::rasctl(&["attest", "--connect", &connect, "--container", &id, "--trust", trust.to_str().unwrap(), "--allow-sim"])
+        ras_tests::rasctl(&[
+            "attest",
+            "--connect",
+            &connect,
+            "--container",
+            &id,
+            "--trust",
+            trust.to_str().unwrap(),
+            "--allow-sim",
+        ])
     });
     std::thread::sleep(Duration::from_millis(500));
     assert!(a.exec(&["sh", "-c", "kill -KILL $(cat /tmp/agent.pid)"]).status.success());

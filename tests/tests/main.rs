@@ -4,6 +4,7 @@
 mod attacks;
 mod bridge;
 mod ca;
+mod claims;
 mod containers;
 mod host;
 mod identity;
