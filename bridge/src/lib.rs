@@ -40,6 +40,9 @@ pub fn run(args: config::Args) -> anyhow::Result<()> {
         if nix_is_root() {
             warn!("running as root; ras-bridge needs no privileges (run it as an unprivileged user)");
         }
+        // Before anything is announced: a SIGTERM right after "ready" must not be lost.
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
         let cfg = Arc::new(cfg);
         let limits = Arc::new(listener::Limits::new(&cfg));
         let mut tasks = Vec::new();
@@ -58,8 +61,6 @@ pub fn run(args: config::Args) -> anyhow::Result<()> {
                 }
             }));
         }
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
         tokio::select! {
             _ = term.recv() => info!("SIGTERM: stopping"),
             _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),

@@ -19,7 +19,7 @@ use crate::dispatch::{dispatch, CallContext, Dispatched, Origin};
 use crate::handlers::agent::AgentStream;
 use crate::identity::writer::{CredStream, WriterCheck};
 use crate::identity::{Peer, PeerChange, Placement};
-use crate::quota::ConnectionSlot;
+use crate::quota::{Bucket, ConnectionSlot};
 use crate::{Daemon, SocketKind};
 use std::os::fd::AsFd;
 
@@ -36,17 +36,22 @@ pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
     let span = info_span!("conn", socket = kind.name(), peer_pid = peer.pid, peer_uid = id.uid, peer_gid = id.gid);
     // On the container socket each container has a fixed share of connections and calls.
     let quotas = daemon.clone();
-    let slot = match (&id.placement, kind) {
-        (Placement::Container(c), SocketKind::Container) => match quotas.quotas.connect(c) {
-            Some(slot) => Some(slot),
-            None => {
-                let max = quotas.quotas.max_connections();
-                span.in_scope(
-                    || warn!(container = %c, max, "container holds its share of connections; closing the new one"),
-                );
-                return;
+    // Host processes may connect to it too (it is 0666) and share one bucket per uid.
+    let slot = match kind {
+        SocketKind::Container => {
+            let bucket = match &id.placement {
+                Placement::Container(c) => Bucket::Container(c.clone()),
+                _ => Bucket::Uid(id.uid),
+            };
+            match quotas.quotas.connect(&bucket) {
+                Some(slot) => Some(slot),
+                None => {
+                    let max = quotas.quotas.max_connections();
+                    span.in_scope(|| warn!(container = %bucket, max, "container holds its share of connections; closing the new one"));
+                    return;
+                }
             }
-        },
+        }
         _ => None,
     };
     let stream = CredStream::new(stream, peer.pid);
@@ -152,9 +157,20 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             Ok(params) => Reply::ok(params),
             Err(e) => Reply::from_error(&e),
         };
-        if let Err(e) = write_message(reader.get_mut(), &reply.to_json()).await {
-            debug!(cause = %e, "write failed; connection ends");
-            return;
+        // A peer that does not read its replies does not hold the connection (and its reply
+        // buffer) forever: the write gets the same deadline as a read.
+        let bytes = reply.to_json();
+        let write = write_message(reader.get_mut(), &bytes);
+        match tokio::time::timeout(ctx.daemon.config.idle_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                debug!(cause = %e, "write failed; connection ends");
+                return;
+            }
+            Err(_) => {
+                warn!("peer does not read its replies; closing");
+                return;
+            }
         }
         if close {
             return;

@@ -24,7 +24,9 @@ pub async fn run(daemon: Arc<Daemon>, period: Duration) {
                     warn!(container = %c, error = ?e, "agent failed its health check; dropping it and its registration");
                     daemon.agents.evict(&c);
                     if let AgentKey::Container(container) = &c {
-                        if let Err(e) = daemon.registry.remove(container, None) {
+                        // Only the instance that was pinged: a successor registered meanwhile stays.
+                        let pid_ns = daemon.registry.get(container).map(|r| r.reg.pid_ns);
+                        if let Err(e) = daemon.registry.remove(container, pid_ns) {
                             warn!(container = %c, cause = %e, "removing the registration failed");
                         }
                     }

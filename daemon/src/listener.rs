@@ -33,22 +33,31 @@ pub enum Claim {
 pub fn bind(path: &Path, mode: u32, gid: Option<u32>, claim: Claim) -> anyhow::Result<UnixListener> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.is_dir() {
-            bail!("{} is a directory, not a socket", path.display());
+            if claim == Claim::Exclusive {
+                bail!("{} is a directory, not a socket", path.display());
+            }
+            // Someone made a directory where the container socket belongs: move it aside
+            // (never delete what may hold someone's files) and take the path back.
+            let aside = path.with_extension(format!("displaced-{}", crate::unix_now()));
+            warn!(socket = %path.display(), to = %aside.display(), "a directory took the container socket's place; moving it aside");
+            std::fs::rename(path, &aside).with_context(|| format!("move {} aside", path.display()))?;
+        } else {
+            if claim == Claim::Exclusive && !meta.file_type().is_socket() {
+                bail!("{} exists and is not a socket", path.display());
+            }
+            let live = meta.file_type().is_socket() && std::os::unix::net::UnixStream::connect(path).is_ok();
+            if live && claim == Claim::Exclusive {
+                bail!("{} is in use by another daemon", path.display());
+            }
+            if live || !meta.file_type().is_socket() {
+                warn!(socket = %path.display(), "something else held this socket path; replacing it");
+            }
+            std::fs::remove_file(path).with_context(|| format!("remove stale socket {}", path.display()))?;
         }
-        if claim == Claim::Exclusive && !meta.file_type().is_socket() {
-            bail!("{} exists and is not a socket", path.display());
-        }
-        let live = meta.file_type().is_socket() && std::os::unix::net::UnixStream::connect(path).is_ok();
-        if live && claim == Claim::Exclusive {
-            bail!("{} is in use by another daemon", path.display());
-        }
-        if live || !meta.file_type().is_socket() {
-            warn!(socket = %path.display(), "something else held this socket path; replacing it");
-        }
-        std::fs::remove_file(path).with_context(|| format!("remove stale socket {}", path.display()))?;
     }
     let listener = UnixListener::bind(path).with_context(|| format!("bind {}", path.display()))?;
     sys::set_passcred(&listener).with_context(|| format!("SO_PASSCRED on {}", path.display()))?;
+    sys::refuse_passed_fds(&listener).with_context(|| format!("SO_PASSRIGHTS on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("chmod {}", path.display()))?;
     if let Some(gid) = gid {
@@ -163,6 +172,7 @@ fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<P
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true).context("activated socket")?;
         sys::set_passcred(&std).context("SO_PASSCRED on an activated socket")?;
+        sys::refuse_passed_fds(&std).context("SO_PASSRIGHTS on an activated socket")?;
         let l = UnixListener::from_std(std).context("activated socket")?;
         match name.as_str() {
             "container" => container = Some(l),
@@ -204,6 +214,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     state::ensure_dir(&config.state_dir, 0o700).with_context(|| format!("create {}", config.state_dir.display()))?;
     state::ensure_dir(&config.runtime_dir, 0o755)
         .with_context(|| format!("create {}", config.runtime_dir.display()))?;
+    // Before anything is announced: a SIGTERM right after READY must not be lost.
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
     let daemon = Arc::new(Daemon::open(config)?);
     // The host socket first: it alone decides whether another rasd runs.
     let (host, container, owned) = sockets(&daemon)?;
@@ -235,8 +248,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     notify(&[sd_notify::NotifyState::Ready]);
 
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
     tokio::select! {
         _ = term.recv() => info!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),

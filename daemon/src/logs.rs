@@ -19,7 +19,7 @@ use crate::state::ensure_dir;
 #[derive(Debug, Error)]
 pub enum LogError {
     /// The subject's log is full.
-    #[error("runtime log is full ({MAX_ENTRIES} entries)")]
+    #[error("runtime log is full ({MAX_ENTRIES} entries or {MAX_LOG_BYTES} bytes)")]
     Full,
     /// The log could not be written durably.
     #[error("runtime log {0}")]
@@ -30,7 +30,15 @@ struct Log {
     file: File,
     entries: Vec<LogEntry>,
     chain: [u8; 32],
+    /// Bytes of the log as stored (JSON lines, escapes included).
+    bytes: u64,
 }
+
+/// Bound on one subject's log in bytes, as encoded: every piece of that subject's evidence
+/// carries the whole log, and evidence must stay well inside the 1 MiB message limit (base64
+/// adds a third). A log of control characters escapes to six bytes per byte, so a count of
+/// entries alone does not bound it.
+pub const MAX_LOG_BYTES: u64 = 256 * 1024;
 
 /// Every subject's log.
 pub struct Logs {
@@ -76,7 +84,7 @@ impl Logs {
             }
             // Drop a torn tail so the next append starts on a clean line.
             file.set_len(good_len).map_err(err)?;
-            open.insert(subject.to_string(), Log { file, entries, chain });
+            open.insert(subject.to_string(), Log { file, entries, chain, bytes: good_len });
         }
         Ok(open.get_mut(subject).expect("inserted above"))
     }
@@ -103,10 +111,14 @@ impl Logs {
         };
         let mut line = serde_json::to_vec(&entry).expect("entry serializes");
         line.push(b'\n');
+        if log.bytes + line.len() as u64 > MAX_LOG_BYTES {
+            return Err(LogError::Full);
+        }
         let err = |e| LogError::Io(subject.to_string(), e);
         log.file.write_all(&line).map_err(err)?;
         log.file.sync_data().map_err(err)?;
         log.chain = extend(&log.chain, &entry);
+        log.bytes += line.len() as u64;
         log.entries.push(entry);
         Ok((log.entries.len() as u64 - 1, hex::encode(log.chain)))
     }
@@ -165,5 +177,25 @@ mod tests {
         let snap = logs.snapshot("host").unwrap().unwrap();
         assert_eq!(snap.entries.len(), 2, "the entry after the torn one survives a reload");
         snap.replay().unwrap();
+    }
+
+    #[test]
+    fn a_log_is_bounded_in_bytes_not_only_entries() {
+        let d = tempfile::tempdir().unwrap();
+        let logs = Logs::new(d.path()).unwrap();
+        // Control characters escape to six bytes each.
+        let fat = "\u{1}".repeat(4000);
+        let mut n = 0;
+        while logs.extend("host", "app", "load", &fat).is_ok() {
+            n += 1;
+            assert!(n < MAX_ENTRIES, "no byte bound");
+        }
+        assert!(matches!(logs.extend("host", "app", "load", &fat), Err(LogError::Full)));
+        let stored = std::fs::metadata(d.path().join("runtime-log/host.jsonl")).unwrap().len();
+        assert!(stored <= MAX_LOG_BYTES, "{stored}");
+        // The budget survives a reload.
+        drop(logs);
+        let logs = Logs::new(d.path()).unwrap();
+        assert!(matches!(logs.extend("host", "app", "load", &fat), Err(LogError::Full)));
     }
 }

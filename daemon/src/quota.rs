@@ -1,7 +1,9 @@
 //! Per-container bounds (per placement): how many connections one container may hold on the
 //! container socket and how many of its calls are served at once. The socket-wide bound
 //! alone lets one container take every slot and starve the others; these make each
-//! container's share fixed.
+//! container's share fixed. The container socket is mode 0666, so host processes can
+//! connect to it too (to be refused per call): they share one bucket per uid, so that an
+//! unprivileged host user cannot take the containers' slots either.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,11 +12,29 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::identity::ContainerRef;
 
+/// Whose share a connection counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// A container, by its cgroup.
+    Container(ContainerRef),
+    /// A caller in no (single) container, by uid.
+    Uid(u32),
+}
+
+impl std::fmt::Display for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bucket::Container(c) => c.fmt(f),
+            Bucket::Uid(uid) => write!(f, "uid {uid} outside any container"),
+        }
+    }
+}
+
 /// Quota state for every container with a connection open.
 pub struct Quotas {
     max_connections: usize,
     max_calls: usize,
-    by_container: Mutex<HashMap<ContainerRef, Share>>,
+    by_container: Mutex<HashMap<Bucket, Share>>,
 }
 
 struct Share {
@@ -25,7 +45,7 @@ struct Share {
 /// One admitted connection of a container; its slot is given back on drop.
 pub struct ConnectionSlot<'a> {
     quotas: &'a Quotas,
-    container: ContainerRef,
+    container: Bucket,
     calls: Arc<Semaphore>,
 }
 
@@ -41,7 +61,7 @@ impl Quotas {
     }
 
     /// Admits one more connection of `container`, or `None` when it holds its share already.
-    pub fn connect(&self, container: &ContainerRef) -> Option<ConnectionSlot<'_>> {
+    pub fn connect(&self, container: &Bucket) -> Option<ConnectionSlot<'_>> {
         let mut map = self.by_container.lock().expect("quota lock");
         let share = map
             .entry(container.clone())
@@ -54,7 +74,7 @@ impl Quotas {
     }
 
     /// Connections open now for `container`.
-    pub fn connections(&self, container: &ContainerRef) -> usize {
+    pub fn connections(&self, container: &Bucket) -> usize {
         self.by_container.lock().expect("quota lock").get(container).map_or(0, |s| s.connections)
     }
 }
@@ -83,8 +103,8 @@ mod tests {
     use super::*;
     use crate::identity::Runtime;
 
-    fn c(id: &str) -> ContainerRef {
-        ContainerRef { runtime: Runtime::Docker, id: id.into() }
+    fn c(id: &str) -> Bucket {
+        Bucket::Container(ContainerRef { runtime: Runtime::Docker, id: id.into() })
     }
 
     #[test]

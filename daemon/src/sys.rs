@@ -90,16 +90,53 @@ pub fn set_passcred(sock: &impl AsRawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// `CMSG_SPACE(sizeof(struct ucred))`: a cmsghdr (16 bytes on 64-bit Linux) and a 12-byte
+/// ucred, each padded to 8 bytes.
+const fn cmsg_space_ucred() -> usize {
+    const fn align(n: usize) -> usize {
+        (n + 7) & !7
+    }
+    align(std::mem::size_of::<libc::cmsghdr>()) + align(std::mem::size_of::<libc::ucred>())
+}
+
+/// `SO_PASSRIGHTS` off (Linux 6.16): the kernel refuses `SCM_RIGHTS` sent to this socket (the
+/// sender gets EPERM), and accepted sockets inherit it. Older kernels: `Ok(false)`.
+pub fn refuse_passed_fds(sock: &impl AsRawFd) -> io::Result<bool> {
+    const SO_PASSRIGHTS: libc::c_int = 83;
+    let off: libc::c_int = 0;
+    // SAFETY: `off` is a valid c_int for the duration of the call and its size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PASSRIGHTS,
+            (&off as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOPROTOOPT) | Some(libc::EINVAL) => Ok(false),
+            _ => Err(e),
+        };
+    }
+    Ok(true)
+}
+
 /// `recvmsg(2)` on a unix stream with `SO_PASSCRED`: the bytes read and the pid the kernel
 /// named as their writer (`None` when no credentials came with them). The kernel never
 /// merges bytes of different writers into one read. File descriptors a peer sends along
-/// (`SCM_RIGHTS`) are closed at once: rasd never takes fds from callers.
+/// (`SCM_RIGHTS`) never reach rasd (see below).
 pub fn recv_with_creds(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<(usize, Option<i32>)> {
-    // Room for one ucred and a handful of stray fds; more fds than fit are discarded by the
-    // kernel (MSG_CTRUNC) and never installed.
+    // Room for exactly one ucred: fds a peer sends along do not fit, so the kernel discards
+    // them (MSG_CTRUNC) without installing them. rasd must never close a peer's fd itself:
+    // closing a FUSE file whose server does not answer FLUSH blocks the closing thread in
+    // uninterruptible sleep. (`SO_PASSRIGHTS` off on the listeners refuses them earlier.)
+    const CONTROL: usize = cmsg_space_ucred();
     #[repr(C, align(8))]
-    struct Control([u8; 256]);
-    let mut control = Control([0; 256]);
+    struct Control([u8; CONTROL]);
+    let mut control = Control([0; CONTROL]);
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     // SAFETY: msghdr is plain data; all-zero is a valid empty header.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -125,12 +162,6 @@ pub fn recv_with_creds(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<(usize
                 (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if len >= std::mem::size_of::<libc::ucred>() => {
                     let cred: libc::ucred = std::ptr::read_unaligned(data.cast());
                     writer = Some(cred.pid);
-                }
-                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
-                    for i in 0..len / std::mem::size_of::<libc::c_int>() {
-                        let fd: libc::c_int = std::ptr::read_unaligned(data.cast::<libc::c_int>().add(i));
-                        libc::close(fd);
-                    }
                 }
                 _ => {}
             }

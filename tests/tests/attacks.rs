@@ -496,3 +496,46 @@ fn one_container_cannot_starve_another() {
     assert!(r.log().contains("holds its share of connections"), "{}", r.log());
     let _ = json!({});
 }
+
+/// Attack: send rasd file descriptors (`SCM_RIGHTS`), hoping it closes them itself (a FUSE
+/// file whose server never answers FLUSH would hang the closing thread) or leaks them. rasd
+/// refuses them (`SO_PASSRIGHTS` off, where the kernel has it) or lets the kernel discard
+/// them; it keeps serving, and its fd count does not grow.
+#[test]
+fn file_descriptors_sent_to_rasd_are_never_taken() {
+    let r = Rasd::start(&[]);
+    let fds_of = |pid: u32| std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let before = fds_of(r.pid());
+    let script = r#"
+import array, json, os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+rd, wr = os.pipe()
+req = json.dumps({"method": "org.varlink.service.GetInfo", "parameters": {}}).encode() + b"\0"
+try:
+    for _ in range(50):
+        s.sendmsg([b" "], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rd, wr]))])
+    print("sent")
+except PermissionError:
+    print("refused")
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+s.sendall(req)
+buf = b""
+while not buf.endswith(b"\0"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+print(buf.rstrip(b"\0").decode())
+"#;
+    let out = python(script, &[r.socket().to_str().unwrap()]);
+    let said = text(&out.stdout);
+    assert!(said.starts_with("sent") || said.starts_with("refused"), "{said}{}", text(&out.stderr));
+    let reply: Value = serde_json::from_str(said.lines().nth(1).unwrap_or_default())
+        .unwrap_or_else(|_| panic!("{said}{}", text(&out.stderr)));
+    assert!(reply["error"].is_null() || reply["error"] == "io.ras.Protocol.MalformedMessage", "{reply}");
+    assert!(rasd_answers(&r.socket()), "rasd stopped serving");
+    wait_for(Duration::from_secs(5), || fds_of(r.pid()) <= before)
+        .unwrap_or_else(|| panic!("fds grew: {before} -> {}", fds_of(r.pid())));
+}

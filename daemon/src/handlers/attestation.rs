@@ -84,9 +84,10 @@ pub async fn extend_measurement(req: &Request, ctx: &CallContext) -> Result<Valu
             info!(subject = %resolved.subject(), seq, "runtime log extended");
             reply(&ExtendReply { seq, chain })
         }
-        Err(LogError::Full) => {
-            Err(VarlinkError::new(format!("{IFACE}.LogFull"), json!({ "max_entries": MAX_ENTRIES })))
-        }
+        Err(LogError::Full) => Err(VarlinkError::new(
+            format!("{IFACE}.LogFull"),
+            json!({ "max_entries": MAX_ENTRIES, "max_bytes": crate::logs::MAX_LOG_BYTES }),
+        )),
         Err(e) => Err(log_failed(&format!("{:#}", anyhow::Error::from(e)))),
     }
 }

@@ -10,6 +10,9 @@ use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 
+/// Largest executable rasd hashes (as large as a measured file may be).
+pub const MAX_EXE_SIZE: u64 = 256 << 20;
+
 /// Entries kept before the cache is cleared; bounds memory whatever callers run.
 const MAX_ENTRIES: usize = 4096;
 
@@ -48,6 +51,11 @@ impl ExeCache {
     /// The sha256 (hex) of an opened executable.
     pub fn digest(&self, mut file: File) -> io::Result<String> {
         let m = file.metadata()?;
+        // A sparse file can claim terabytes and still run; hashing it would hold a thread for
+        // hours. Such a caller is not identified.
+        if m.len() > MAX_EXE_SIZE {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "executable larger than 256 MiB; not hashed"));
+        }
         let key = Key::of(&m);
         if let Some(d) = self.map.lock().expect("cache lock").get(&key) {
             return Ok(d.clone());
