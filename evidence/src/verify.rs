@@ -258,9 +258,10 @@ fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, Strin
             hex::encode(&exp.nonce)
         ));
     }
-    let age = exp.now - claims.iat;
+    // `iat` is the signer's number: saturate rather than overflow on extreme values.
+    let age = exp.now.saturating_sub(claims.iat);
     if age < -FUTURE_SKEW {
-        return Err(format!("iat is {}s in the future", -age));
+        return Err(format!("iat is {}s in the future", age.saturating_neg()));
     }
     if age > exp.max_age {
         return Err(format!("evidence is {age}s old, more than --max-age {}s", exp.max_age));
@@ -349,6 +350,21 @@ mod tests {
 
     fn failure(v: &Verdict) -> CheckName {
         v.first_failure().expect("must fail").0
+    }
+
+    /// Found by the `verify` fuzz target (fuzz/regressions/verify/freshness-iat-i64-min):
+    /// an extreme `iat` overflowed the age computation.
+    #[test]
+    fn extreme_iat_values_are_refused_not_overflowed() {
+        let f = fixture();
+        let n = [9u8; 16];
+        for iat in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            let mut c = claims(&n, Subject::Host);
+            c.iat = iat;
+            let e = expect(&f, &n);
+            let r = check_freshness(&c, &e);
+            assert!(r.is_err(), "iat {iat}: {r:?}");
+        }
     }
 
     #[test]
