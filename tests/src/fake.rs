@@ -205,6 +205,12 @@ impl FakeDocker {
         k.push((id.to_string(), name.to_string(), pid));
     }
 
+    /// A rasd that asks this fake for containers, with `extra` flags.
+    pub fn rasd(&self, extra: &[&str]) -> crate::Rasd {
+        let f = self.flags();
+        crate::Rasd::start(&[extra, &[f[0].as_str(), f[1].as_str()]].concat())
+    }
+
     /// `--docker-socket PATH` for rasd.
     pub fn flags(&self) -> [String; 2] {
         ["--docker-socket".into(), self.socket.display().to_string()]

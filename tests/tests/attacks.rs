@@ -208,8 +208,7 @@ fn a_runtime_that_names_a_process_outside_the_container_is_refused() {
         return;
     }
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let r = Rasd::start(&[&f[0], &f[1]]);
+    let r = docker.rasd(&[]);
     let mut c = FakeCgroup::new();
     c.start_init(&docker, "fake");
     // The runtime lies: it names a host process.
@@ -467,8 +466,7 @@ fn one_container_cannot_starve_another() {
         return;
     }
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let r = Rasd::start(&["--auto-register", &f[0], &f[1]]);
+    let r = docker.rasd(&["--auto-register"]);
     let mut a = FakeCgroup::new();
     let init_a = a.start_init(&docker, "greedy");
     let ready = r.path("greedy.ready");

@@ -29,8 +29,7 @@ fn a_fake_container_is_identified_by_its_cgroup_and_auto_registered() {
         return;
     }
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let r = Rasd::start(&["--auto-register", &f[0], &f[1]]);
+    let r = docker.rasd(&["--auto-register"]);
     let mut c = FakeCgroup::new();
     let init = c.start_init(&docker, "fake");
     let n = nonce();
@@ -59,8 +58,7 @@ fn a_nested_pid_namespace_inside_the_container_counts_as_the_container() {
         return;
     }
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let r = Rasd::start(&[&f[0], &f[1]]);
+    let r = docker.rasd(&[]);
     let mut c = FakeCgroup::new();
     let init = c.start_init(&docker, "fake");
     r.add_container(&c.id);
@@ -79,8 +77,7 @@ fn a_process_in_the_containers_cgroup_but_another_pid_namespace_is_refused() {
         return;
     }
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let r = Rasd::start(&[&f[0], &f[1]]);
+    let r = docker.rasd(&[]);
     let mut c = FakeCgroup::new();
     c.start_init(&docker, "fake");
     r.add_container(&c.id);

@@ -414,8 +414,7 @@ fn on_sigterm_a_call_in_flight_still_gets_its_reply() {
     }
     // A (fake) container whose agent is frozen: a challenge to it waits for the deadline.
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let r = Rasd::start(&["--auto-register", "--challenge-timeout", "2000", &f[0], &f[1]]);
+    let r = docker.rasd(&["--auto-register", "--challenge-timeout", "2000"]);
     let mut c = FakeCgroup::new();
     let agent = format!("exec {} --socket {} agent", bin("rasctl").display(), r.container_socket().display());
     let init = c.start_init_with(&docker, "fake", &agent);

@@ -54,8 +54,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_write() {
         return;
     }
     let docker = FakeDocker::start();
-    let f = docker.flags();
-    let mut r = Rasd::start(&[&f[0], &f[1]]);
+    let mut r = docker.rasd(&[]);
     let mut containers: Vec<(FakeCgroup, String)> = (0..3)
         .map(|i| {
             let mut c = FakeCgroup::new();
