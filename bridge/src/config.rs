@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use clap::Parser;
+pub use ras_server::logging::LogTarget;
 
 /// ras-bridge: the unprivileged front door of rasd. It serves only io.ras.Remote and
 /// org.varlink.service to remote verifiers on TCP and AF_VSOCK, and forwards challenges to
@@ -38,17 +39,6 @@ pub struct Args {
     /// Where logs go: auto (journald under systemd, else stderr), journald, or stderr.
     #[arg(long, value_enum, default_value = "auto")]
     pub log: LogTarget,
-}
-
-/// Log destinations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogTarget {
-    /// journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr.
-    Auto,
-    /// The systemd journal; stderr when it is absent.
-    Journald,
-    /// Standard error.
-    Stderr,
 }
 
 /// A listen address.

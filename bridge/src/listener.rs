@@ -3,14 +3,14 @@
 //! under the total bound and under its source's bound, or it is refused with an error.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use ras_proto::api::remote::RemoteError;
 use ras_proto::stream::write_message;
 use ras_proto::{Reply, VarlinkError};
+use ras_server::activation::Activated;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -18,7 +18,7 @@ use tokio_vsock::{VsockAddr, VsockListener};
 use tracing::{debug, error, warn};
 
 use crate::config::{Config, Listen};
-use crate::{session, sys};
+use crate::session::{self, Source};
 
 /// A listening socket.
 pub enum Listener {
@@ -40,18 +40,18 @@ impl Listener {
     }
 }
 
-/// Binds `--listen` addresses, or adopts socket-activated fds when none are given.
-pub async fn open(cfg: &Config) -> anyhow::Result<Vec<Listener>> {
+/// Binds `--listen` addresses, or adopts the socket-activated fds when none are given.
+pub async fn open(cfg: &Config, activated: Vec<Activated>) -> anyhow::Result<Vec<Listener>> {
     let mut out = Vec::new();
     if cfg.listen.is_empty() {
-        for fd in sys::activated_fds().context("adopt socket-activated fds")? {
-            match sys::family(&fd).context("inspect activated fd")? {
+        for a in activated {
+            match a.family().context("inspect activated fd")? {
                 libc::AF_INET | libc::AF_INET6 => {
-                    let std = std::net::TcpListener::from(fd);
+                    let std = std::net::TcpListener::from(a.fd);
                     std.set_nonblocking(true).context("activated tcp fd")?;
                     out.push(Listener::Tcp(TcpListener::from_std(std).context("activated tcp fd")?));
                 }
-                libc::AF_VSOCK => out.push(Listener::Vsock(VsockListener::from(fd))),
+                libc::AF_VSOCK => out.push(Listener::Vsock(VsockListener::from(a.fd))),
                 other => bail!("activated fd has address family {other}; only TCP and vsock are served"),
             }
         }
@@ -71,33 +71,6 @@ pub async fn open(cfg: &Config) -> anyhow::Result<Vec<Listener>> {
         }
     }
     Ok(out)
-}
-
-/// Where a connection comes from, for the per-source bound and for logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    /// A TCP peer's address.
-    Ip(IpAddr, u16),
-    /// A vsock peer's CID (kernel-assigned) and port.
-    Cid(u32, u32),
-}
-
-impl Source {
-    fn key(&self) -> Source {
-        match *self {
-            Source::Ip(ip, _) => Source::Ip(ip, 0),
-            Source::Cid(cid, _) => Source::Cid(cid, 0),
-        }
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Ip(ip, port) => write!(f, "tcp:{}", std::net::SocketAddr::new(*ip, *port)),
-            Source::Cid(cid, port) => write!(f, "vsock:{cid}:{port}"),
-        }
-    }
 }
 
 /// The connection bounds, shared by all listeners.
@@ -199,7 +172,7 @@ enum Conn {
 
 /// Tells a refused peer why, briefly, then closes.
 async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, reason: &str) {
-    let err = VarlinkError::new("io.ras.Remote.Unavailable", serde_json::json!({ "reason": reason }));
+    let err: VarlinkError = RemoteError::Unavailable { reason: reason.into() }.into();
     let reply = Reply::from_error(&err).to_json();
     if tokio::time::timeout(Duration::from_millis(200), write_message(&mut s, &reply)).await.is_err() {
         warn!("refused peer did not take its error");

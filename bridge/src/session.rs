@@ -4,19 +4,47 @@
 //! `io.ras.Remote.Challenge` and `org.varlink.service` gets an exact error, and the
 //! connection stays open.
 
+use std::fmt;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ras_proto::api::{method, ChallengeParams, DescriptionParams, NoParams, ServiceInfo};
-use ras_proto::codec::FrameError;
-use ras_proto::stream::{write_message, MessageReader};
-use ras_proto::{idl, ProtoError, Reply, Request, VarlinkError};
-use serde_json::json;
+use ras_proto::api::remote::{RemoteCall, RemoteError};
+use ras_proto::api::Call;
+use ras_proto::{Reply, Request, VarlinkError};
+use ras_server::connection::{parse_request, Connection, Limits};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::config::Config;
-use crate::listener::Source;
 use crate::upstream::Upstream;
+
+/// Where a connection comes from, for the per-source bound and for logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A TCP peer's address.
+    Ip(IpAddr, u16),
+    /// A vsock peer's CID (kernel-assigned) and port.
+    Cid(u32, u32),
+}
+
+impl Source {
+    /// The bucket of the per-source bound: the address without the port.
+    pub fn key(&self) -> Source {
+        match *self {
+            Source::Ip(ip, _) => Source::Ip(ip, 0),
+            Source::Cid(cid, _) => Source::Cid(cid, 0),
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Ip(ip, port) => write!(f, "tcp:{}", std::net::SocketAddr::new(*ip, *port)),
+            Source::Cid(cid, port) => write!(f, "vsock:{cid}:{port}"),
+        }
+    }
+}
 
 /// What the bridge serves.
 pub const INTERFACES: &[&str] = &["org.varlink.service", "io.ras.Protocol", "io.ras.Remote"];
@@ -28,92 +56,50 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, source: Source,
 }
 
 async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(stream: S, source: Source, cfg: &Config) {
-    let mut reader = MessageReader::new(stream, cfg.max_message_size);
+    let limits = Limits { idle_timeout: cfg.idle_timeout, max_message: cfg.max_message_size };
+    let mut conn = Connection::new(stream, limits);
     let mut upstream = Upstream::default();
-    loop {
-        let msg = match tokio::time::timeout(cfg.idle_timeout, reader.next_message()).await {
-            Err(_) => {
-                debug!("no whole message within the idle timeout; closing");
-                return;
+    while let Some(frame) = conn.next_frame().await {
+        let (reply, oneway) = match parse_request(&frame) {
+            Ok(req) => {
+                let span = info_span!("call", method = %req.method);
+                (route(&req, source, cfg, &mut upstream).instrument(span).await, req.oneway)
             }
-            Ok(m) => m,
-        };
-        let (reply, oneway) = match msg {
-            Ok(None) => return,
-            Ok(Some(frame)) => match Request::from_frame(&frame) {
-                Ok(req) => {
-                    let span = info_span!("call", method = %req.method);
-                    (route(&req, source, cfg, &mut upstream).instrument(span).await, req.oneway)
-                }
-                Err(_) => (Err(VarlinkError::malformed_message("not a varlink call")), false),
-            },
-            Err(ProtoError::Frame(FrameError::TooLarge { limit })) => {
-                warn!(limit, "oversized message dropped");
-                (Err(VarlinkError::message_too_large(limit)), false)
-            }
-            Err(e) => {
-                debug!(cause = %e, "connection ends");
-                return;
-            }
+            Err(e) => (Err(e), false),
         };
         if oneway {
             continue;
         }
-        let reply = match reply {
-            Ok(r) => r,
-            Err(e) => Reply::from_error(&e),
-        };
-        let bytes = reply.to_json();
-        let write = write_message(reader.get_mut(), &bytes);
-        // A peer that does not read its replies does not hold the task forever.
-        match tokio::time::timeout(cfg.idle_timeout, write).await {
-            Ok(Ok(())) => {}
-            _ => return,
+        let reply = reply.unwrap_or_else(|e| Reply::from_error(&e));
+        if !conn.send(&reply).await {
+            return;
         }
     }
 }
 
 /// Answers locally, forwards, or refuses.
 async fn route(req: &Request, source: Source, cfg: &Config, upstream: &mut Upstream) -> Result<Reply, VarlinkError> {
-    let Some((interface, member)) = req.interface_and_member() else {
+    let Some((interface, _)) = req.interface_and_member() else {
         return Err(VarlinkError::interface_not_found(&req.method));
     };
     if !INTERFACES.contains(&interface) {
         debug!(method = %req.method, "interface not served remotely");
         return Err(VarlinkError::interface_not_found(interface));
     }
-    match req.method.as_str() {
-        method::SERVICE_GET_INFO => {
-            req.params::<NoParams>()?;
-            let info = ServiceInfo {
-                vendor: "ras".into(),
-                product: "ras-bridge".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                url: "https://ras.invalid/".into(),
-                interfaces: INTERFACES.iter().map(|s| s.to_string()).collect(),
-            };
-            Ok(Reply::ok(serde_json::to_value(info).expect("serializes")))
-        }
-        method::SERVICE_GET_DESCRIPTION => {
-            let p: DescriptionParams = req.params()?;
-            match idl::description(&p.interface).filter(|_| INTERFACES.contains(&p.interface.as_str())) {
-                Some(d) => Ok(Reply::ok(json!({ "description": d }))),
-                None => Err(VarlinkError::interface_not_found(&p.interface)),
-            }
-        }
-        method::CHALLENGE => {
-            let mut p: ChallengeParams = req.params()?;
+    match Call::parse(req)? {
+        Call::Service(call) => ras_server::service::answer(&call, "ras-bridge", INTERFACES).map(Reply::ok),
+        Call::Remote(RemoteCall::Challenge(mut challenge)) => {
             // The bridge, not the peer, says where the call came from.
-            p.peer = Some(source.to_string());
-            let fwd = Request::new(method::CHALLENGE, serde_json::to_value(&p).expect("serializes"));
-            let target =
-                p.container.as_ref().map(|c| format!("{}:{}", c.runtime, c.id)).unwrap_or_else(|| "host".into());
-            forward(&fwd, cfg, upstream, &target).await
+            challenge.peer = Some(source.to_string());
+            let target = challenge
+                .container
+                .as_ref()
+                .map(|c| format!("{}:{}", c.runtime, c.id))
+                .unwrap_or_else(|| challenge.vm.map_or("host".into(), |cid| format!("vm:{cid}")));
+            forward(&ras_proto::api::Method::to_request(&challenge), cfg, upstream, &target).await
         }
-        _ => {
-            debug!(member, "method not served remotely");
-            Err(VarlinkError::method_not_found(&req.method))
-        }
+        // Not reached: the interface was checked above. Refused all the same, never a panic.
+        _ => Err(VarlinkError::interface_not_found(interface)),
     }
 }
 
@@ -125,25 +111,19 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
     let call = upstream.call(&cfg.daemon, req);
     let result = tokio::time::timeout(cfg.request_timeout, call).await;
     IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    let timeout_ms = cfg.request_timeout.as_millis() as u64;
     match result {
         Err(_) => {
             // rasd may still answer this call later; on this connection that answer would be
             // read as the reply to the next call. The connection goes, and the next call gets
             // a fresh one.
             upstream.reset();
-            warn!(
-                target,
-                timeout_ms = cfg.request_timeout.as_millis() as u64,
-                "forwarded call timed out; upstream connection dropped"
-            );
-            Err(VarlinkError::new(
-                "io.ras.Remote.RequestTimeout",
-                json!({ "timeout_ms": cfg.request_timeout.as_millis() as u64 }),
-            ))
+            warn!(target, timeout_ms, "forwarded call timed out; upstream connection dropped");
+            Err(RemoteError::RequestTimeout { timeout_ms }.into())
         }
         Ok(Err(e)) => {
             warn!(cause = %e, "rasd unreachable");
-            Err(VarlinkError::new("io.ras.Remote.Unavailable", json!({ "reason": "rasd is not reachable" })))
+            Err(RemoteError::Unavailable { reason: "rasd is not reachable".into() }.into())
         }
         Ok(Ok(reply)) => {
             info!(target, outcome = reply.error.as_deref().unwrap_or("ok"), "challenge forwarded");
@@ -158,6 +138,8 @@ mod tests {
     //! fake rasd on a unix socket that echoes what it was sent.
 
     use super::*;
+    use ras_proto::stream::{write_message, MessageReader};
+    use serde_json::json;
     use std::time::Duration;
     use tokio::io::AsyncWriteExt;
     use tokio::net::UnixListener;

@@ -3,12 +3,17 @@
 //! # Layout
 //! - [`cli`]: the clap definitions (also the source of the man page and completions).
 //! - `cmd`: one module per subcommand.
-//! - `client`: connecting to rasd; `failure`: exit codes; `output`: verdicts and files.
+//! - `client`: targets, connecting (to rasd or a bridge), typed calls and nonces.
+//! - `verdict`: expectations, the ordered checks and the printed verdict.
+//! - `failure`: exit codes; `output`: JSON lines and files.
+//!
+//! Subcommands use these and never each other.
 
 mod client;
 mod cmd;
 mod failure;
 mod output;
+mod verdict;
 
 pub mod cli;
 

@@ -1,11 +1,11 @@
-//! What rasctl prints: verdicts, JSON, and files. User output, not logging.
+//! What rasctl writes and reads: JSON lines, files and standard streams. User output, not
+//! logging; verdicts are [`crate::verdict`]'s.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use ras_evidence::{Outcome, Verdict};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::failure::{usage, Failure};
 
@@ -37,56 +37,4 @@ pub fn read_input(path: &Path) -> Result<String, Failure> {
         std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
     };
     text.map_err(usage)
-}
-
-/// The verdict as JSON.
-pub fn verdict_json(v: &Verdict) -> Value {
-    let checks: Vec<Value> = v
-        .checks
-        .iter()
-        .map(|(name, o)| {
-            let (status, detail) = match o {
-                Outcome::Pass(d) => ("pass", Some(d)),
-                Outcome::Fail(d) => ("fail", Some(d)),
-                Outcome::Skipped(d) => ("skipped", Some(d)),
-                Outcome::NotReached => ("not-reached", None),
-            };
-            json!({ "check": name.as_str(), "status": status, "detail": detail })
-        })
-        .collect();
-    let failure = v.first_failure();
-    json!({
-        "verdict": if v.passed() { "pass" } else { "fail" },
-        "failed_check": failure.map(|(n, _)| n.as_str()),
-        "reason": failure.map(|(_, r)| r),
-        "checks": checks,
-        "claims": v.claims,
-    })
-}
-
-/// The verdict for humans: one line per check, then who the evidence is about.
-pub fn verdict_text(v: &Verdict) -> String {
-    let mut s = match v.first_failure() {
-        None => "verdict: PASS\n".to_string(),
-        Some((name, reason)) => format!("verdict: FAIL ({}: {reason})\n", name.as_str()),
-    };
-    for (name, o) in &v.checks {
-        let (mark, detail) = match o {
-            Outcome::Pass(d) => ("ok  ", d.as_str()),
-            Outcome::Fail(d) => ("FAIL", d.as_str()),
-            Outcome::Skipped(d) => ("skip", d.as_str()),
-            Outcome::NotReached => ("--  ", "not reached"),
-        };
-        s.push_str(&format!("  {mark}  {:<11} {detail}\n", name.as_str()));
-    }
-    if let Some(c) = &v.claims {
-        let caller = match &c.ras.caller {
-            Some(p) => {
-                format!("caller uid {} gid {} pid {} exe {} (sha256 {})", p.uid, p.gid, p.pid, p.exe, p.exe_sha256)
-            }
-            None => "no caller process (a VM guest)".into(),
-        };
-        s.push_str(&format!("subject: {}; {caller}; tee {}\n", c.ras.subject, c.ras.tee));
-    }
-    s
 }

@@ -172,7 +172,7 @@ fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tee::SimTee;
+    use crate::tee::sim::SimTee;
 
     #[test]
     fn same_ak_after_restart() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
+pub use ras_server::logging::LogTarget;
 use serde::Deserialize;
 
 /// Where the configuration file is read from when `--config` is not given.
@@ -19,18 +20,6 @@ pub const DEFAULT_CONFIG: &str = "/etc/ras/rasd.toml";
 pub enum TeeKind {
     /// Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim.
     Sim,
-}
-
-/// Log destinations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogTarget {
-    /// journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr.
-    Auto,
-    /// The systemd journal, with structured fields; stderr when it is absent.
-    Journald,
-    /// Standard error.
-    Stderr,
 }
 
 /// rasd: the ras host daemon. It owns the TEE session and the attestation key, and serves

@@ -1,47 +1,21 @@
-//! The routing table: which interfaces each socket serves, and which handler runs each method.
+//! The routing table: which interfaces each socket serves, the rule each method is under, and
+//! the handler that runs it. A request is parsed once into a typed [`Call`]; [`crate::subject`]
+//! resolves whom it is about and whether the caller may make it; then one handler runs.
 //! Unknown interfaces and methods get the exact standard errors.
 
-use std::sync::Arc;
-
-use ras_proto::api::method;
+use ras_proto::api::admin::AdminCall;
+use ras_proto::api::agent::AgentCall;
+use ras_proto::api::attestation::AttestationCall;
+use ras_proto::api::remote::RemoteCall;
+use ras_proto::api::Call;
 use ras_proto::{Request, VarlinkError};
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::daemon::SocketKind;
 use crate::handlers::agent::AgentStream;
-use crate::handlers::{self, admin, agent, attestation, remote, service};
-use crate::identity::Peer;
-use crate::{Daemon, SocketKind};
-
-/// Who is at the other end of a connection, as the kernel says.
-#[derive(Debug, Clone)]
-pub enum Origin {
-    /// A local process, pinned by a pidfd.
-    Process(Arc<Peer>),
-    /// A VM guest, by the vsock CID the kernel assigned it.
-    Vm(u32),
-}
-
-/// What a handler knows about its call.
-pub struct CallContext {
-    /// Shared daemon state.
-    pub daemon: Arc<Daemon>,
-    /// The connection's peer.
-    pub origin: Origin,
-    /// The socket the call came in on.
-    pub socket: SocketKind,
-}
-
-/// Interfaces served on each socket, as `GetInfo` lists them. The container socket serves
-/// only container-scoped interfaces.
-pub fn interfaces(socket: SocketKind) -> &'static [&'static str] {
-    match socket {
-        SocketKind::Host => {
-            &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Admin", "io.ras.Remote"]
-        }
-        SocketKind::Container => &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Agent"],
-        SocketKind::Vsock => &["org.varlink.service", "io.ras.Protocol", "io.ras.Agent"],
-    }
-}
+use crate::handlers::{admin, agent, attestation, remote};
+use crate::subject::{self, CallContext};
 
 /// What a call produces: one reply, or a stream (the agent's `Serve`).
 pub enum Dispatched<'a> {
@@ -53,43 +27,82 @@ pub enum Dispatched<'a> {
 
 /// Runs one call.
 pub async fn dispatch<'a>(req: &Request, ctx: &'a CallContext) -> Dispatched<'a> {
-    if req.method == method::AGENT_SERVE && interfaces(ctx.socket).contains(&"io.ras.Agent") {
-        return match agent::serve(req, ctx).await {
-            Ok(stream) => Dispatched::Stream(stream),
-            Err(e) => Dispatched::Reply(Err(e)),
-        };
+    match route(req, ctx).await {
+        Ok(Routed::Value(v)) => Dispatched::Reply(Ok(v)),
+        Ok(Routed::Stream(s)) => Dispatched::Stream(s),
+        Err(e) => Dispatched::Reply(Err(e)),
     }
-    Dispatched::Reply(call(req, ctx).await)
 }
 
-async fn call(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
+enum Routed<'a> {
+    Value(Value),
+    Stream(AgentStream<'a>),
+}
+
+fn value<'a, T: Serialize>(reply: T) -> Result<Routed<'a>, VarlinkError> {
+    Ok(Routed::Value(serde_json::to_value(reply).expect("replies serialize")))
+}
+
+async fn route<'a>(req: &Request, ctx: &'a CallContext) -> Result<Routed<'a>, VarlinkError> {
     let Some((interface, _)) = req.interface_and_member() else {
         return Err(VarlinkError::interface_not_found(&req.method));
     };
-    if !interfaces(ctx.socket).contains(&interface) {
+    let served = ctx.socket.interfaces();
+    if !served.contains(&interface) {
         return Err(VarlinkError::interface_not_found(interface));
     }
-    // The host socket serves host processes only, whatever the interface: a process in a
-    // container (or in no known container but outside the host's pid namespace or root) gets
-    // neither host evidence nor admin calls nor remote challenges there.
     if ctx.socket == SocketKind::Host && interface != "org.varlink.service" {
-        handlers::require_host_process(ctx)?;
+        subject::require_host_process(ctx)?;
     }
-    match req.method.as_str() {
-        method::SERVICE_GET_INFO => service::get_info(req, ctx),
-        method::SERVICE_GET_DESCRIPTION => service::get_interface_description(req, ctx),
-        method::GET_EVIDENCE => attestation::get_evidence(req, ctx).await,
-        method::GET_INFO => attestation::get_info(req, ctx),
-        method::GET_STATUS => admin::get_status(req, ctx).await,
-        method::GET_AK => admin::get_ak(req, ctx).await,
-        method::CREATE_AK_CSR => admin::create_ak_csr(req, ctx).await,
-        method::IMPORT_AK_CERTIFICATE => admin::import_ak_certificate(req, ctx).await,
-        method::LIST_CONTAINERS => admin::list_containers(req, ctx).await,
-        method::ADD_CONTAINER => admin::add_container(req, ctx).await,
-        method::REMOVE_CONTAINER => admin::remove_container(req, ctx).await,
-        method::EXTEND_MEASUREMENT => attestation::extend_measurement(req, ctx).await,
-        method::AGENT_RESPOND => agent::respond(req, ctx).await,
-        method::CHALLENGE => remote::challenge(req, ctx).await,
-        _ => Err(VarlinkError::method_not_found(&req.method)),
+    let d = &ctx.daemon;
+    match Call::parse(req)? {
+        Call::Service(c) => Ok(Routed::Value(ras_server::service::answer(&c, "rasd", served)?)),
+
+        // The caller's own evidence and log: the subject follows from the socket and the
+        // caller's kernel identity.
+        Call::Attestation(AttestationCall::GetEvidence(c)) => {
+            let caller = subject::caller(ctx)?;
+            let subject = subject::resolve(ctx, &caller).await?;
+            subject::check_assertion(c.container.as_deref(), &subject)?;
+            value(attestation::get_evidence(d, &caller, &subject, c).await?)
+        }
+        Call::Attestation(AttestationCall::ExtendMeasurement(c)) => {
+            let caller = subject::caller(ctx)?;
+            let subject = subject::resolve(ctx, &caller).await?;
+            value(attestation::extend_measurement(d, &subject, c).await?)
+        }
+        Call::Attestation(AttestationCall::GetInfo(_)) => value(attestation::get_info(d)),
+
+        // Root and the admin group.
+        Call::Admin(c) => {
+            subject::authorize_admin(ctx)?;
+            match c {
+                AdminCall::GetStatus(_) => value(admin::get_status(d)),
+                AdminCall::GetAk(_) => value(admin::get_ak(d)),
+                AdminCall::CreateAkCsr(_) => value(admin::create_ak_csr(d)?),
+                AdminCall::ImportAkCertificate(c) => value(admin::import_ak_certificate(d, c)?),
+                AdminCall::ListContainers(_) => value(admin::list_containers(d)),
+                AdminCall::AddContainer(c) => value(admin::add_container(d, c).await?),
+                AdminCall::RemoveContainer(c) => value(admin::remove_container(d, c)?),
+            }
+        }
+
+        // An agent is the subject it runs in: a container, or a VM guest by its CID.
+        Call::Agent(AgentCall::Serve(c)) => {
+            let (identity, subject) = subject::resolve_origin(ctx).await?;
+            subject::check_assertion(c.container.as_deref(), &subject)?;
+            Ok(Routed::Stream(agent::serve(d, identity.as_ref(), &subject)?))
+        }
+        Call::Agent(AgentCall::Respond(c)) => {
+            let (identity, subject) = subject::resolve_origin(ctx).await?;
+            value(agent::respond(d, identity, &subject, c).await?)
+        }
+
+        // Admins, the remote group and the bridge; the subject is the one the verifier named.
+        Call::Remote(RemoteCall::Challenge(c)) => {
+            let caller = subject::authorize_remote(ctx)?;
+            let subject = subject::named(d, &c).await?;
+            value(remote::challenge(d, &caller, &subject, c).await?)
+        }
     }
 }

@@ -1,160 +1,42 @@
 //! rasd, the ras host daemon.
 //!
 //! # Layout
-//! - [`config`]: flags over `/etc/ras/rasd.toml`, resolved once.
-//! - [`listener`]: binds the sockets and accepts, within a connection bound.
-//! - [`connection`]: one task per connection; only this module touches bytes.
-//! - [`dispatch`]: one table from method name to handler, per socket kind.
-//! - [`handlers`]: the methods, grouped by interface.
-//! - [`identity`]: the caller's kernel identity (SO_PEERCRED, pidfd, /proc).
-//! - [`registry`]: registered containers; [`agents`]: in-container agents and forwarded
-//!   challenges; [`health`]: periodic agent health checks; [`docker_api`]: name lookup.
-//! - [`logs`]: runtime measurement logs; [`quota`]: per-container connection and call bounds.
+//! A call goes down this list: it arrives at a [`listener`], is read by its [`connection`]
+//! (framing and deadlines are the server core's, `ras-server`), is routed by [`dispatch`],
+//! which asks [`subject`] whom it is about and whether it is allowed, and is done by one of
+//! the [`handlers`], which [`measure`] files and [`sign`] evidence.
+//! - [`config`]: flags over `/etc/ras/rasd.toml`, resolved once; [`daemon`]: the shared state.
+//! - [`identity`]: the caller's kernel identity (SO_PEERCRED, pidfd, /proc), fixed at connect
+//!   and checked per request.
+//! - [`subject`]: from that identity and the socket to whom evidence is about, and the
+//!   authorization rules.
+//! - [`containers`]: registering containers (their registry and the Docker API client).
+//! - [`agents`]: in-container and VM agents, forwarded challenges and health checks.
+//! - [`runtime_log`]: runtime measurement logs; [`quota`]: per-container bounds.
 //! - [`tee`]: TEE backends; [`ak`]: the attestation key; [`keys`]: P-256 key material.
-//! - [`state`]: crash-safe files.
+//! - [`state`]: crash-safe files; [`clock`]: seconds since the epoch.
 //! - `sys`: the only place with `unsafe`.
 
 #![deny(unsafe_code)]
 
 pub mod agents;
 pub mod ak;
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod containers;
+pub mod daemon;
 pub mod dispatch;
-pub mod docker_api;
 pub mod handlers;
-pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod listener;
-pub mod logging;
-pub mod logs;
+pub mod measure;
 pub mod quota;
-pub mod registry;
+pub mod runtime_log;
+pub mod sign;
 pub mod state;
+pub mod subject;
 #[allow(unsafe_code)]
 mod sys;
 pub mod tee;
-
-use std::sync::atomic::AtomicI64;
-
-use std::os::unix::fs::MetadataExt;
-
-use anyhow::Context;
-
-use crate::agents::Agents;
-use crate::ak::AkStore;
-use crate::config::{Config, TeeKind};
-use crate::identity::ExeCache;
-use crate::logs::Logs;
-use crate::registry::Registry;
-use crate::tee::{SimTee, Tee};
-
-/// Which socket a connection arrived on; it decides the interfaces served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SocketKind {
-    /// `<runtime>/rasd.sock`: host workloads and administrators.
-    Host,
-    /// `<runtime>/container/rasd.sock`: bind-mounted into containers.
-    Container,
-    /// AF_VSOCK: agents in VM guests.
-    Vsock,
-}
-
-impl SocketKind {
-    /// Name for logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            SocketKind::Host => "host",
-            SocketKind::Container => "container",
-            SocketKind::Vsock => "vsock",
-        }
-    }
-}
-
-/// Everything the daemon shares between connections.
-pub struct Daemon {
-    /// Resolved configuration.
-    pub config: Config,
-    /// The TEE backend.
-    pub tee: Box<dyn Tee>,
-    /// The attestation key.
-    pub ak: AkStore,
-    /// Executable digests.
-    pub exe_cache: ExeCache,
-    /// Group allowed to administer, besides root.
-    pub admin_gid: Option<u32>,
-    /// Group that owns the host socket.
-    pub socket_gid: Option<u32>,
-    /// Group allowed to send remote challenges, besides admins.
-    pub remote_gid: Option<u32>,
-    /// Registered containers.
-    pub registry: Registry,
-    /// Connected agents.
-    pub agents: Agents,
-    /// Runtime measurement logs.
-    pub logs: Logs,
-    /// Start time, seconds since the epoch.
-    pub started_at: i64,
-    /// Connections open now.
-    pub connections: AtomicI64,
-    /// Calls served since start.
-    pub calls: AtomicI64,
-    /// Calls being served now (agent streams excluded); shutdown waits for these.
-    pub in_flight: AtomicI64,
-    /// Inode of rasd's own pid namespace: host callers share it.
-    pub own_pid_ns: u64,
-    /// rasd's root directory (device, inode): host callers share it.
-    pub own_root: (u64, u64),
-    /// rasd's root directory, opened once: host files are measured through it.
-    pub root_dir: std::fs::File,
-    /// Per-container connection and call quotas.
-    pub quotas: quota::Quotas,
-}
-
-impl Daemon {
-    /// Opens the TEE and the AK (creating them at first start).
-    pub fn open(config: Config) -> anyhow::Result<Self> {
-        let tee: Box<dyn Tee> = match config.tee {
-            TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
-        };
-        let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
-        let gid_of =
-            |g: Option<&str>| g.and_then(|g| nix::unistd::Group::from_name(g).ok().flatten()).map(|g| g.gid.as_raw());
-        let admin_gid = gid_of(config.admin_group.as_deref());
-        let remote_gid = gid_of(config.remote_group.as_deref());
-        let socket_gid = gid_of(config.socket_group.as_deref());
-        let registry = Registry::open(&config.state_dir).context("load container registrations")?;
-        let logs = Logs::new(&config.state_dir).context("open runtime logs")?;
-        let own_pid_ns = std::fs::metadata("/proc/self/ns/pid").context("stat own pid namespace")?.ino();
-        let root_dir = std::fs::File::open("/").context("open /")?;
-        let root_meta = root_dir.metadata().context("stat /")?;
-        let quotas = quota::Quotas::new(config.max_container_connections, config.max_container_calls);
-        Ok(Daemon {
-            config,
-            tee,
-            ak,
-            exe_cache: ExeCache::default(),
-            admin_gid,
-            remote_gid,
-            socket_gid,
-            registry,
-            agents: Agents::default(),
-            logs,
-            started_at: unix_now(),
-            connections: AtomicI64::new(0),
-            calls: AtomicI64::new(0),
-            in_flight: AtomicI64::new(0),
-            own_pid_ns,
-            own_root: (root_meta.dev(), root_meta.ino()),
-            root_dir,
-            quotas,
-        })
-    }
-}
-
-/// Seconds since the epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}

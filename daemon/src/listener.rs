@@ -13,9 +13,14 @@ use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn, Instrument};
 
+use crate::agents::health;
 use crate::config::{Args, Config};
-use crate::dispatch::Origin;
-use crate::{connection, containers, health, logging, state, sys, Daemon, SocketKind};
+use crate::daemon::{Daemon, SocketKind};
+use crate::subject::Origin;
+use crate::{connection, containers, state, sys};
+use ras_server::activation::{self, Activated};
+use ras_server::lifecycle::{self, Lifecycle};
+use ras_server::logging;
 
 /// Who may own the path a socket is bound at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +43,7 @@ pub fn bind(path: &Path, mode: u32, gid: Option<u32>, claim: Claim) -> anyhow::R
             }
             // Someone made a directory where the container socket belongs: move it aside
             // (never delete what may hold someone's files) and take the path back.
-            let aside = path.with_extension(format!("displaced-{}", crate::unix_now()));
+            let aside = path.with_extension(format!("displaced-{}", crate::clock::unix_now()));
             warn!(socket = %path.display(), to = %aside.display(), "a directory took the container socket's place; moving it aside");
             std::fs::rename(path, &aside).with_context(|| format!("move {} aside", path.display()))?;
         } else {
@@ -150,25 +155,23 @@ async fn vsock_accept_loop(listener: tokio_vsock::VsockListener, daemon: Arc<Dae
 
 /// Runs rasd until SIGTERM or SIGINT.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // Before any thread exists (see ras_server::activation).
+    let activated = activation::take().context("adopt socket-activated fds")?;
     let config = Config::resolve(args)?;
     if let Some(note) = logging::init(config.log, "rasd") {
         warn!("{note}");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, activated))
 }
-
-/// How long shutdown waits for calls in flight.
-const DRAIN: Duration = Duration::from_secs(5);
 
 /// The two listeners: from socket activation (fd names `host` and `container`; a single fd
 /// of any other name is the host socket) or bound here.
-fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<PathBuf>)> {
+fn sockets(daemon: &Daemon, activated: Vec<Activated>) -> anyhow::Result<(UnixListener, UnixListener, Vec<PathBuf>)> {
     let mut host = None;
     let mut container = None;
-    let activated = sys::activated_fds().context("adopt socket-activated fds")?;
     let single = activated.len() == 1;
-    for (fd, name) in activated {
+    for Activated { fd, name } in activated {
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true).context("activated socket")?;
         sys::set_passcred(&std).context("SO_PASSCRED on an activated socket")?;
@@ -210,16 +213,15 @@ fn sockets(daemon: &Daemon) -> anyhow::Result<(UnixListener, UnixListener, Vec<P
     Ok((host, container, owned))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, activated: Vec<Activated>) -> anyhow::Result<()> {
     state::ensure_dir(&config.state_dir, 0o700).with_context(|| format!("create {}", config.state_dir.display()))?;
     state::ensure_dir(&config.runtime_dir, 0o755)
         .with_context(|| format!("create {}", config.runtime_dir.display()))?;
     // Before anything is announced: a SIGTERM right after READY must not be lost.
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut life = Lifecycle::install().context("SIGTERM handler")?;
     let daemon = Arc::new(Daemon::open(config)?);
     // The host socket first: it alone decides whether another rasd runs.
-    let (host, container, owned) = sockets(&daemon)?;
+    let (host, container, owned) = sockets(&daemon, activated)?;
     let container_path = daemon.config.container_dir().join("rasd.sock");
     containers::restore(&daemon).await;
     let mut tasks = vec![
@@ -236,9 +238,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         info!(period_secs = period.as_secs(), "agent health checks on");
         tasks.push(tokio::spawn(health::run(daemon.clone(), period)));
     }
-    if let Some(interval) = sd_notify::watchdog_enabled() {
-        tasks.push(tokio::spawn(watchdog(interval)));
-    }
     info!(
         runtime_dir = %daemon.config.runtime_dir.display(),
         tee = daemon.tee.kind(),
@@ -246,46 +245,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ak = %daemon.ak.fingerprint(),
         "rasd ready"
     );
-    notify(&[sd_notify::NotifyState::Ready]);
-
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM: stopping"),
-        _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),
-    }
-    notify(&[sd_notify::NotifyState::Stopping]);
+    tasks.extend(life.ready());
+    life.stopped().await;
     for t in &tasks {
         t.abort();
     }
     // Calls in flight finish, within a bound; new connections are no longer accepted.
-    let deadline = tokio::time::Instant::now() + DRAIN;
-    while daemon.in_flight.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let left = daemon.in_flight.load(Ordering::Acquire);
-    if left > 0 {
-        warn!(calls = left, "calls still in flight at the drain deadline");
-    }
+    lifecycle::drain(|| daemon.in_flight.load(Ordering::Acquire).max(0) as u64).await;
     for path in owned {
         if let Err(e) = std::fs::remove_file(&path) {
             warn!(cause = %e, socket = %path.display(), "remove socket");
         }
     }
     Ok(())
-}
-
-/// Tells systemd our state; outside systemd (no NOTIFY_SOCKET) this does nothing.
-fn notify(state: &[sd_notify::NotifyState]) {
-    if let Err(e) = sd_notify::notify(state) {
-        warn!(cause = %e, "sd_notify failed");
-    }
-}
-
-/// Pings the watchdog at half its interval, from the same runtime that serves calls, so a
-/// wedged runtime stops the pings and systemd restarts rasd.
-async fn watchdog(interval: Duration) {
-    let mut tick = tokio::time::interval(interval / 2);
-    loop {
-        tick.tick().await;
-        notify(&[sd_notify::NotifyState::Watchdog]);
-    }
 }

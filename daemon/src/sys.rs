@@ -239,15 +239,3 @@ pub async fn wait_exit(pidfd: OwnedFd) -> io::Result<()> {
     let _ = afd.readable().await?;
     Ok(())
 }
-
-/// Socket-activated fds with their `FileDescriptorName=`s, owned; the `LISTEN_*` variables are
-/// removed so children do not inherit them. Empty when rasd was not socket-activated.
-pub fn activated_fds() -> io::Result<Vec<(OwnedFd, String)>> {
-    let fds: Vec<(std::os::fd::RawFd, String)> = sd_notify::listen_fds_with_names()?.collect();
-    for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
-        std::env::remove_var(var);
-    }
-    // SAFETY: sd_notify returned these fds only because LISTEN_PID names this process, so
-    // systemd passed them to us and nothing else in the process owns them.
-    Ok(fds.into_iter().map(|(fd, name)| (unsafe { OwnedFd::from_raw_fd(fd) }, name)).collect())
-}

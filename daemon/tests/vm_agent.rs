@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use ras_proto::api::method;
+use ras_proto::api::agent::{EventKind, Respond, Serve};
+use ras_proto::api::attestation::GetEvidence;
+use ras_proto::api::remote::{Challenge, ContainerRef};
+use ras_proto::api::service::GetInfo;
 use ras_proto::client::Client;
-use ras_proto::{ProtoError, Request};
+use ras_proto::{Nonce, ProtoError};
 use rasd::config::{Args, Config};
 use rasd::connection::{serve, serve_stream};
-use rasd::dispatch::Origin;
-use rasd::{Daemon, SocketKind};
+use rasd::daemon::{Daemon, SocketKind};
+use rasd::subject::Origin;
 use serde_json::{json, Value};
 use tokio::io::DuplexStream;
 
@@ -61,48 +64,38 @@ async fn a_vm_agent_answers_and_the_evidence_names_its_cid() {
     let d = daemon(dir.path());
 
     let mut serve_conn = vm_conn(&d, 42);
-    let mut req = Request::new(method::AGENT_SERVE, json!({}));
-    req.more = true;
-    let ready = serve_conn.send(&req).await.unwrap();
-    assert_eq!(ready.parameters["kind"], "ready");
-    assert_eq!(ready.parameters["id"], "vm:42");
+    let ready = serve_conn.call(&Serve::default()).await.unwrap();
+    assert_eq!((ready.kind, ready.id.as_str()), (EventKind::Ready, "vm:42"));
 
     // The guest's agent: an impostor CID tries first, then the guest answers.
     let agent_d = d.clone();
     let agent = tokio::spawn(async move {
-        let ev = serve_conn.next_reply().await.unwrap();
-        let id = ev.parameters["id"].as_str().unwrap().to_string();
-        assert_eq!(ev.parameters["kind"], "challenge");
+        let ev = serve_conn.next::<Serve>().await.unwrap();
+        assert_eq!(ev.kind, EventKind::Challenge);
         let mut other = vm_conn(&agent_d, 43);
-        let refused = other.call::<Value>(method::AGENT_RESPOND, json!({ "id": id })).await;
+        let refused = other.call(&Respond { id: ev.id.clone(), claims: None }).await;
         assert!(matches!(refused, Err(ProtoError::Call(e)) if e.name == "org.varlink.service.PermissionDenied"));
         let mut mine = vm_conn(&agent_d, 42);
-        mine.call::<Value>(method::AGENT_RESPOND, json!({ "id": id, "claims": { "guest": "reported" } }))
-            .await
-            .unwrap();
+        mine.call(&Respond { id: ev.id, claims: Some(json!({ "guest": "reported" })) }).await.unwrap();
         serve_conn
     });
 
-    let nonce = "00112233445566778899aabbccddeeff";
+    let nonce = Nonce::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let vm = |cid| Challenge { nonce: nonce.clone(), container: None, vm: Some(cid), peer: None };
     let mut host = host_conn(&d);
-    let reply: Value = host.call(method::CHALLENGE, json!({ "nonce": nonce, "vm": 42 })).await.unwrap();
-    let claims = claims_of(reply["evidence"].as_str().unwrap());
+    let reply = host.call(&vm(42)).await.unwrap();
+    let claims = claims_of(&reply.evidence);
     assert_eq!(claims["ras"]["subject"], json!({ "kind": "vm", "cid": 42 }));
     assert!(claims["ras"].get("caller").is_none(), "rasd sees no process inside a VM");
     assert_eq!(claims["ras"]["workload_claims"], json!({ "guest": "reported" }));
     let _serve_conn = agent.await.unwrap();
 
     // No agent for another CID; never host evidence instead.
-    let err = host.call::<Value>(method::CHALLENGE, json!({ "nonce": nonce, "vm": 7 })).await.unwrap_err();
+    let err = host.call(&vm(7)).await.unwrap_err();
     assert!(matches!(err, ProtoError::Call(e) if e.name == "io.ras.Remote.NoAgent"));
     // Container and VM at once is a bad request.
-    let err = host
-        .call::<Value>(
-            method::CHALLENGE,
-            json!({ "nonce": nonce, "vm": 42, "container": { "id": "x", "type": "docker" } }),
-        )
-        .await
-        .unwrap_err();
+    let both = Challenge { container: Some(ContainerRef { id: "x".into(), runtime: "docker".into() }), ..vm(42) };
+    let err = host.call(&both).await.unwrap_err();
     assert!(matches!(err, ProtoError::Call(e) if e.name == "org.varlink.service.InvalidParameter"));
 }
 
@@ -111,25 +104,24 @@ async fn the_vsock_port_serves_agents_only_and_a_dead_vm_agent_fails_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = daemon(dir.path());
     let mut c = vm_conn(&d, 42);
-    let err = c.call::<Value>(method::GET_EVIDENCE, json!({ "nonce": "0011223344556677" })).await.unwrap_err();
+    let nonce = Nonce::from_hex("0011223344556677").unwrap();
+    let err = c.call(&GetEvidence { nonce: nonce.clone(), container: None }).await.unwrap_err();
     assert!(matches!(err, ProtoError::Call(e) if e.name == "org.varlink.service.InterfaceNotFound"));
 
     let mut serve_conn = vm_conn(&d, 42);
-    let mut req = Request::new(method::AGENT_SERVE, json!({}));
-    req.more = true;
-    serve_conn.send(&req).await.unwrap();
+    serve_conn.call(&Serve::default()).await.unwrap();
     let mut host = host_conn(&d);
     // Both connections are identified and the agent is attached before the race starts.
-    host.call::<Value>("org.varlink.service.GetInfo", json!({})).await.unwrap();
+    host.call(&GetInfo {}).await.unwrap();
     while d.agents.count() == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let started = std::time::Instant::now();
-    let (r, ()) =
-        tokio::join!(host.call::<Value>(method::CHALLENGE, json!({ "nonce": "0011223344556677", "vm": 42 })), async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            drop(serve_conn);
-        });
+    let challenge = Challenge { nonce, container: None, vm: Some(42), peer: None };
+    let (r, ()) = tokio::join!(host.call(&challenge), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(serve_conn);
+    });
     assert!(matches!(&r, Err(ProtoError::Call(e)) if e.name == "io.ras.Remote.AgentGone"), "{r:?}");
     assert!(started.elapsed() < Duration::from_millis(1900), "failed at the deadline, not at once");
 }

@@ -6,9 +6,10 @@ use rcgen::{
 };
 use rustls_pki_types::{CertificateDer, UnixTime};
 use thiserror::Error;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::report::{ReportError, TeeReport};
+use crate::x509::parse;
+pub use crate::x509::{public_key_of, spki_of, subject_of, X509Error, MAX_CERT};
 
 /// OID arc of ras: a 2.25 (UUID) arc, provisional until ras has a registered one.
 pub const RAS_ARC: &[u64] = &[2, 25, 3386384971033689653];
@@ -16,20 +17,15 @@ pub const RAS_ARC: &[u64] = &[2, 25, 3386384971033689653];
 pub const REPORT_EXT_OID: &[u64] = &[2, 25, 3386384971033689653, 1];
 /// DER of the ras AK extended-key-usage OID (`RAS_ARC.2`): a CA that sets EKUs must include it.
 const AK_EKU_DER: &[u8] = &[0x69, 0xae, 0xff, 0xb6, 0xe6, 0x87, 0xb9, 0xbc, 0xfc, 0x35, 0x02];
-/// Bound on one certificate from a peer.
-pub const MAX_CERT: usize = 16 * 1024;
 /// Bound on the number of certificates in a chain from a peer.
 pub const MAX_CHAIN: usize = 8;
 
 /// A certificate failure.
 #[derive(Debug, Error)]
 pub enum CertError {
-    /// DER that does not parse as a certificate.
-    #[error("certificate does not parse: {0}")]
-    Parse(String),
-    /// The public key is not ECDSA P-256.
-    #[error("certificate key is not ECDSA P-256")]
-    KeyType,
+    /// One certificate does not parse, or has the wrong key.
+    #[error(transparent)]
+    X509(#[from] X509Error),
     /// The chain does not lead to a trust anchor.
     #[error("chain does not verify to the trust anchor: {0}")]
     Chain(String),
@@ -103,38 +99,9 @@ pub fn ak_csr(ak: &KeyPair, report: &TeeReport) -> Result<String, CertError> {
     Ok(ak_params(report).serialize_request(ak)?.pem()?)
 }
 
-fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
-    if der.len() > MAX_CERT {
-        return Err(CertError::TooLarge);
-    }
-    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Parse(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(CertError::Parse("trailing bytes".into()));
-    }
-    Ok(cert)
-}
-
-/// The DER SubjectPublicKeyInfo of a certificate.
-pub fn spki_of(der: &[u8]) -> Result<Vec<u8>, CertError> {
-    Ok(parse(der)?.public_key().raw.to_vec())
-}
-
-/// The raw P-256 public point of a certificate, as ring's verifiers take it.
-pub fn public_key_of(der: &[u8]) -> Result<Vec<u8>, CertError> {
-    let cert = parse(der)?;
-    let spki = cert.public_key();
-    const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-    const P256: &str = "1.2.840.10045.3.1.7";
-    let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
-    if spki.algorithm.algorithm.to_id_string() != EC_PUBLIC_KEY || curve.as_deref() != Some(P256) {
-        return Err(CertError::KeyType);
-    }
-    Ok(spki.subject_public_key.data.to_vec())
-}
-
 /// The TEE report carried by a certificate, if it has the extension.
 pub fn report_of(der: &[u8]) -> Result<Option<TeeReport>, CertError> {
-    let cert = parse(der)?;
+    let cert = parse(der).map_err(CertError::X509)?;
     let oid = REPORT_EXT_OID.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
     match cert.extensions().iter().find(|e| e.oid.to_id_string() == oid) {
         Some(ext) => Ok(Some(TeeReport::from_der(ext.value)?)),
@@ -142,14 +109,9 @@ pub fn report_of(der: &[u8]) -> Result<Option<TeeReport>, CertError> {
     }
 }
 
-/// The subject of a certificate, for messages.
-pub fn subject_of(der: &[u8]) -> Result<String, CertError> {
-    Ok(parse(der)?.subject().to_string())
-}
-
 /// sha256 (hex) of a certificate's SubjectPublicKeyInfo: the AK fingerprint.
 pub fn fingerprint(der: &[u8]) -> Result<String, CertError> {
-    Ok(crate::sha256_hex(&spki_of(der)?))
+    Ok(crate::digest::sha256_hex(&spki_of(der)?))
 }
 
 /// Validates `chain` (leaf first) to one of `anchors` at `now` (seconds since the epoch).

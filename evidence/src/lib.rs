@@ -5,6 +5,8 @@
 //! - [`jws`]: JWS compact serialization with ES256 and an `x5c` chain (RFC 7515).
 //! - [`report`]: TEE reports that bind 64 bytes of report data, and the simulated TEE's report.
 //! - [`cert`]: AK certificates: issuing, the report extension, chain validation to a trust anchor.
+//! - [`x509`]: reading one certificate: a bounded parse, its public key and subject.
+//! - [`digest`]: sha256 as hex, the one digest form of ras.
 //! - [`pem`]: PEM encoding of certificates and keys.
 //! - [`runtime_log`]: per-subject hash chains of runtime events, and their replay.
 //! - [`reference`]: reference values (`NAME SHA256` per line).
@@ -12,17 +14,15 @@
 
 pub mod cert;
 pub mod claims;
+pub mod digest;
 pub mod jws;
 pub mod pem;
 pub mod reference;
 pub mod report;
 pub mod runtime_log;
 pub mod verify;
+pub mod x509;
 
 pub use claims::{Caller, Claims, Measurement, RasClaims, Subject};
+pub use digest::sha256_hex;
 pub use verify::{verify, CheckName, Expectations, ExpectedSubject, Outcome, Verdict};
-
-/// sha256 of `data`, lower-case hex.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
-}

@@ -92,7 +92,7 @@ impl TeeReport {
                 let cert = STANDARD.decode(&r.device_cert).map_err(|_| ReportError::Malformed("device_cert".into()))?;
                 let sig =
                     URL_SAFE_NO_PAD.decode(&r.signature).map_err(|_| ReportError::Malformed("signature".into()))?;
-                let key = crate::cert::public_key_of(&cert).map_err(|e| ReportError::Malformed(e.to_string()))?;
+                let key = crate::x509::public_key_of(&cert).map_err(|e| ReportError::Malformed(e.to_string()))?;
                 let msg = [SIM_CONTEXT, &data].concat();
                 UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key)
                     .verify(&msg, &sig)

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(f.len() <= LIMIT);
                 if let Ok(req) = Request::from_frame(&f) {
                     let _ = req.interface_and_member();
-                    let _ = req.params::<ras_proto::api::EvidenceParams>();
+                    let _ = ras_proto::api::Call::parse(&req);
                 }
                 let _ = Reply::from_frame(&f);
             }

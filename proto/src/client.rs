@@ -1,10 +1,10 @@
-//! A minimal varlink client: one call at a time over any stream. `rasctl` uses it over unix
-//! sockets, and the bridge over its upstream connection to rasd.
+//! A typed varlink client: one call at a time over any stream. `rasctl` uses it over unix,
+//! TCP and vsock streams, and the bridge over its upstream connection to rasd.
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::api::Method;
 use crate::error::{parse_params, ProtoError, VarlinkError};
 use crate::message::{Reply, Request};
 use crate::stream::{write_message, MessageReader};
@@ -33,18 +33,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Reply::from_frame(&frame)
     }
 
-    /// Calls `method` and deserializes a successful reply into `T`. A varlink error comes back
-    /// as `ProtoError::Call`.
-    pub async fn call<T: DeserializeOwned>(&mut self, method: &str, params: Value) -> Result<T, ProtoError> {
-        let reply = self.send(&Request::new(method, params)).await?;
-        let params = reply.into_result().map_err(ProtoError::Call)?;
-        parse_params(Value::Object(params)).map_err(|e: VarlinkError| {
-            ProtoError::BadReply(e.param_str("parameter").unwrap_or("parameters").to_string())
-        })
+    /// Calls a method and returns its typed reply (the first one, for a streaming method).
+    /// A varlink error comes back as `ProtoError::Call`.
+    pub async fn call<M: Method>(&mut self, call: &M) -> Result<M::Reply, ProtoError> {
+        let reply = self.send(&call.to_request()).await?;
+        typed(reply)
+    }
+
+    /// The next typed reply of streaming method `M`.
+    pub async fn next<M: Method>(&mut self) -> Result<M::Reply, ProtoError> {
+        let reply = self.next_reply().await?;
+        typed(reply)
     }
 
     /// The underlying stream.
     pub fn get_mut(&mut self) -> &mut S {
         self.reader.get_mut()
     }
+}
+
+/// A reply as `T`, or its error.
+fn typed<T: DeserializeOwned>(reply: Reply) -> Result<T, ProtoError> {
+    let params = reply.into_result().map_err(ProtoError::Call)?;
+    parse_params(params)
+        .map_err(|e: VarlinkError| ProtoError::BadReply(e.param_str("parameter").unwrap_or("parameters").to_string()))
 }

@@ -1,7 +1,15 @@
-//! Errors of the wire layer: the varlink errors a peer receives, and local protocol failures.
+//! Errors of the wire layer: the varlink error a peer receives ([`VarlinkError`]), the one
+//! mapping from each interface's typed error enum to it ([`InterfaceError`]), and local
+//! protocol failures ([`ProtoError`]).
+//!
+//! Every error name and parameter a peer can see is declared once, in an interface's enum
+//! (made by `interface_errors!`); the IDL test holds each enum to its `.varlink` file. The
+//! shorthands for the standard errors (`VarlinkError::permission_denied()`, ...) live beside
+//! their enums in `api::service` and `api::protocol`.
 
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::codec::FrameError;
@@ -16,55 +24,70 @@ pub struct VarlinkError {
     pub parameters: Value,
 }
 
-/// The standard service interface, whose errors every varlink peer understands.
-pub const SERVICE: &str = "org.varlink.service";
-/// Our transport-level errors (framing and JSON), described by `io.ras.Protocol`.
-pub const PROTOCOL: &str = "io.ras.Protocol";
+/// The errors of one interface, as one enum whose variants are the IDL's `error` lines.
+pub trait InterfaceError: Serialize + DeserializeOwned {
+    /// The interface, e.g. `io.ras.Attestation`.
+    const INTERFACE: &'static str;
+    /// Each variant's name and its fields with their Rust types, in declaration order.
+    const DECLARED: &'static [(&'static str, &'static [(&'static str, &'static str)])];
+
+    /// The wire form: `INTERFACE.Variant` and the variant's fields as parameters.
+    fn to_wire(&self) -> VarlinkError {
+        // An externally tagged struct variant serializes as {"Variant": {fields}}.
+        match serde_json::to_value(self) {
+            Ok(Value::Object(outer)) if outer.len() == 1 => {
+                let (variant, parameters) = outer.into_iter().next().expect("one entry");
+                VarlinkError { name: format!("{}.{variant}", Self::INTERFACE), parameters }
+            }
+            _ => unreachable!("interface_errors! enums have struct variants only"),
+        }
+    }
+
+    /// The typed error a wire error is, if it belongs to this interface.
+    fn from_wire(e: &VarlinkError) -> Option<Self> {
+        let variant = e.name.strip_prefix(Self::INTERFACE)?.strip_prefix('.')?;
+        let mut outer = Map::new();
+        outer.insert(variant.to_string(), e.parameters.clone());
+        serde_json::from_value(Value::Object(outer)).ok()
+    }
+}
+
+/// Declares an interface's error enum. Every variant has braces (possibly empty), so that it
+/// serializes as the varlink error's parameters object.
+macro_rules! interface_errors {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident = $iface:literal {
+            $( $(#[$vmeta:meta])* $variant:ident { $( $field:ident : $fty:ty ),* $(,)? } ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        // The fields are the IDL's error parameters, documented there.
+        #[allow(missing_docs)]
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant { $( $field: $fty ),* } ),*
+        }
+
+        impl $crate::error::InterfaceError for $name {
+            const INTERFACE: &'static str = $iface;
+            const DECLARED: &'static [(&'static str, &'static [(&'static str, &'static str)])] =
+                &[ $( (stringify!($variant), &[ $( (stringify!($field), stringify!($fty)) ),* ]) ),* ];
+        }
+
+        impl From<$name> for $crate::VarlinkError {
+            fn from(e: $name) -> Self {
+                $crate::error::InterfaceError::to_wire(&e)
+            }
+        }
+    };
+}
+pub(crate) use interface_errors;
 
 impl VarlinkError {
-    /// An error with an explicit name and parameters.
-    pub fn new(name: impl Into<String>, parameters: Value) -> Self {
-        VarlinkError { name: name.into(), parameters }
-    }
-
-    /// The interface is not served on this socket.
-    pub fn interface_not_found(interface: &str) -> Self {
-        Self::new(format!("{SERVICE}.InterfaceNotFound"), json!({ "interface": interface }))
-    }
-
-    /// The interface has no such method.
-    pub fn method_not_found(method: &str) -> Self {
-        Self::new(format!("{SERVICE}.MethodNotFound"), json!({ "method": method }))
-    }
-
-    /// A parameter is missing, unknown or of the wrong type.
-    pub fn invalid_parameter(parameter: &str) -> Self {
-        Self::new(format!("{SERVICE}.InvalidParameter"), json!({ "parameter": parameter }))
-    }
-
-    /// The caller's kernel identity does not allow this call.
-    pub fn permission_denied() -> Self {
-        Self::new(format!("{SERVICE}.PermissionDenied"), json!({}))
-    }
-
-    /// A streaming method was called without `more`.
-    pub fn expected_more() -> Self {
-        Self::new(format!("{SERVICE}.ExpectedMore"), json!({}))
-    }
-
-    /// The message was longer than the limit.
-    pub fn message_too_large(limit: usize) -> Self {
-        Self::new(format!("{PROTOCOL}.MessageTooLarge"), json!({ "limit": limit }))
-    }
-
-    /// The connection's identity no longer holds; the connection closes after this reply.
-    pub fn peer_changed(reason: &str) -> Self {
-        Self::new(format!("{PROTOCOL}.PeerChanged"), json!({ "reason": reason }))
-    }
-
-    /// The message was not a valid varlink call.
-    pub fn malformed_message(reason: &str) -> Self {
-        Self::new(format!("{PROTOCOL}.MalformedMessage"), json!({ "reason": reason }))
+    /// An error read off the wire (a client's view of a reply).
+    pub fn from_reply(name: String, parameters: Value) -> Self {
+        VarlinkError { name, parameters }
     }
 
     /// The unqualified error name (after the last dot).
@@ -106,8 +129,8 @@ pub enum ProtoError {
 
 /// Deserializes call parameters into `T`, mapping any failure to `InvalidParameter` with the
 /// name of the parameter at fault (the first path segment, or the missing/unknown field).
-pub fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, VarlinkError> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
+pub fn parse_params<T: DeserializeOwned>(params: Map<String, Value>) -> Result<T, VarlinkError> {
+    serde_path_to_error::deserialize(Value::Object(params)).map_err(|e| {
         let path = e.path().iter().next().map(|seg| seg.to_string());
         let name = match path {
             Some(p) if p != "?" && !p.is_empty() => p,
@@ -127,7 +150,10 @@ fn backticked(msg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::protocol::ProtocolError;
+    use crate::api::service::ServiceError;
     use serde::Deserialize;
+    use serde_json::json;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -138,7 +164,8 @@ mod tests {
     }
 
     fn bad(v: Value) -> String {
-        let e = parse_params::<P>(v).unwrap_err();
+        let Value::Object(m) = v else { panic!("object") };
+        let e = parse_params::<P>(m).unwrap_err();
         assert_eq!(e.name, "org.varlink.service.InvalidParameter");
         e.param_str("parameter").unwrap().to_string()
     }
@@ -149,6 +176,15 @@ mod tests {
         assert_eq!(bad(json!({"nonce": "ab", "count": "x"})), "count");
         assert_eq!(bad(json!({})), "nonce");
         assert_eq!(bad(json!({"nonce": "ab", "zzz": 1})), "zzz");
-        assert!(parse_params::<P>(json!({"nonce": "ab"})).is_ok());
+    }
+
+    #[test]
+    fn typed_errors_have_exact_wire_forms_and_back() {
+        let e: VarlinkError = ServiceError::PermissionDenied {}.into();
+        assert_eq!((e.name.as_str(), &e.parameters), ("org.varlink.service.PermissionDenied", &json!({})));
+        let e = VarlinkError::message_too_large(7);
+        assert_eq!((e.name.as_str(), &e.parameters), ("io.ras.Protocol.MessageTooLarge", &json!({"limit": 7})));
+        assert_eq!(ProtocolError::from_wire(&e), Some(ProtocolError::MessageTooLarge { limit: 7 }));
+        assert_eq!(ServiceError::from_wire(&e), None, "another interface's error");
     }
 }

@@ -1,14 +1,17 @@
 //! Wire layer of ras: varlink messages, the NUL-framed codec, the IDL of every interface, and
-//! the typed parameters of each method.
+//! the typed calls, replies and errors of each method.
 //!
 //! # Layout
 //! - [`codec`]: a pure, bounded frame decoder (bytes in, NUL-terminated messages out).
 //! - [`message`]: [`Request`] and [`Reply`], the two JSON shapes on the wire.
-//! - [`error`]: [`VarlinkError`], the exact errors a peer sees, and [`ProtoError`].
+//! - [`api`]: one module per interface: each method's parameters, reply and errors, and
+//!   [`api::Call`], a request parsed once.
+//! - [`nonce`]: [`Nonce`], the 8-to-64-byte rule and its encodings.
+//! - [`error`]: [`VarlinkError`], the exact errors a peer sees, the one mapping from each
+//!   interface's error enum to it, and [`ProtoError`].
 //! - [`idl`]: the real varlink interface descriptions served by `GetInterfaceDescription`.
-//! - [`api`]: typed parameters and results of the `io.ras.*` methods.
 //! - [`stream`]: async reading and writing of messages over any tokio stream.
-//! - [`client`]: a minimal varlink client used by `rasctl` and `ras-bridge`.
+//! - [`client`]: a typed varlink client used by `rasctl` and `ras-bridge`.
 //!
 //! This crate holds no I/O policy (who may call what) and no TEE code.
 
@@ -18,10 +21,12 @@ pub mod codec;
 pub mod error;
 pub mod idl;
 pub mod message;
+pub mod nonce;
 pub mod stream;
 
 pub use error::{ProtoError, VarlinkError};
 pub use message::{Reply, Request};
+pub use nonce::Nonce;
 
 /// Largest message accepted by default, in bytes, before the NUL terminator (1 MiB).
 pub const DEFAULT_MAX_MESSAGE: usize = 1 << 20;

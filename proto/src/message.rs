@@ -50,11 +50,6 @@ impl Request {
         (!i.is_empty() && !m.is_empty()).then_some((i, m))
     }
 
-    /// Deserializes the parameters into a typed struct. A failure names the offending parameter.
-    pub fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T, VarlinkError> {
-        crate::error::parse_params(Value::Object(self.parameters.clone()))
-    }
-
     /// Serializes for the wire, without the terminator.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a request is always serializable")
@@ -85,6 +80,11 @@ impl Reply {
         Reply { parameters, continues: false, error: None }
     }
 
+    /// A successful reply of a typed result.
+    pub fn of<T: Serialize>(result: &T) -> Self {
+        Reply::ok(serde_json::to_value(result).expect("reply types serialize"))
+    }
+
     /// An error reply.
     pub fn from_error(err: &VarlinkError) -> Self {
         let parameters = match &err.parameters {
@@ -102,7 +102,7 @@ impl Reply {
     /// The reply as a result: the error, if one is set.
     pub fn into_result(self) -> Result<Map<String, Value>, VarlinkError> {
         match self.error {
-            Some(name) => Err(VarlinkError::new(name, Value::Object(self.parameters))),
+            Some(name) => Err(VarlinkError::from_reply(name, Value::Object(self.parameters))),
             None => Ok(self.parameters),
         }
     }

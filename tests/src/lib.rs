@@ -45,8 +45,8 @@ pub fn bin(name: &str) -> PathBuf {
 /// The most recently changed source file of the crates binary `name` is built from.
 fn newest_source(name: &str) -> Option<(std::time::SystemTime, PathBuf)> {
     let crates: &[&str] = match name {
-        "rasd" => &["proto", "evidence", "daemon"],
-        "ras-bridge" => &["proto", "bridge"],
+        "rasd" => &["proto", "evidence", "server", "daemon"],
+        "ras-bridge" => &["proto", "server", "bridge"],
         "rasctl" => &["proto", "evidence", "ctl"],
         _ => &[],
     };

@@ -7,67 +7,27 @@
 //! this is and measures the agent's executable; claims from `--claims` are labelled as the
 //! workload's own.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use ras_proto::api::{method, AgentEvent};
-use ras_proto::client::Client;
-use ras_proto::{ProtoError, Request};
-use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::UnixStream;
+use ras_proto::api::agent::{EventKind, Respond, Serve};
+use ras_proto::ProtoError;
+use serde_json::Value;
 
 use crate::cli::AgentArgs;
-use crate::client::runtime;
+use crate::client::{connect, parse_target, runtime, Conn, Target};
 use crate::failure::{usage, Failure};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Where the agent reaches rasd.
-#[derive(Debug, Clone)]
-enum Endpoint {
-    Unix(PathBuf),
-    Vsock(u32, u32),
-}
-
-/// Any connected stream.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
-impl Endpoint {
-    async fn connect(&self) -> anyhow::Result<Box<dyn Stream>> {
-        Ok(match self {
-            Endpoint::Unix(p) => {
-                Box::new(UnixStream::connect(p).await.with_context(|| format!("connect to {}", p.display()))?)
-            }
-            Endpoint::Vsock(cid, port) => Box::new(
-                tokio_vsock::VsockStream::connect(tokio_vsock::VsockAddr::new(*cid, *port))
-                    .await
-                    .with_context(|| format!("connect to vsock:{cid}:{port}"))?,
-            ),
-        })
-    }
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Endpoint::Unix(p) => write!(f, "{}", p.display()),
-            Endpoint::Vsock(cid, port) => write!(f, "vsock:{cid}:{port}"),
-        }
-    }
-}
-
 pub fn run(socket: &Path, a: AgentArgs) -> Result<(), Failure> {
     let endpoint = match &a.connect {
-        None => Endpoint::Unix(socket.to_path_buf()),
-        Some(t) => match t.strip_prefix("vsock:").and_then(|r| r.split_once(':')) {
-            Some((cid, port)) => match (cid.parse(), port.parse()) {
-                (Ok(cid), Ok(port)) => Endpoint::Vsock(cid, port),
-                _ => return Err(usage(anyhow!("--connect must be vsock:CID:PORT, got {t:?}"))),
-            },
-            None => return Err(usage(anyhow!("--connect must be vsock:CID:PORT, got {t:?}"))),
+        None => Target::Unix(socket.display().to_string()),
+        // rasd takes agents on unix sockets and AF_VSOCK only.
+        Some(t) => match parse_target(t) {
+            Ok(Target::Tcp(_)) | Err(_) => return Err(usage(anyhow!("--connect must be vsock:CID:PORT, got {t:?}"))),
+            Ok(target) => target,
         },
     };
     let claims = match &a.claims {
@@ -99,7 +59,7 @@ async fn sigterm() {
     }
 }
 
-async fn serve_forever(socket: &Endpoint, container: Option<&str>, claims: Option<&Value>, max_backoff: Duration) {
+async fn serve_forever(socket: &Target, container: Option<&str>, claims: Option<&Value>, max_backoff: Duration) {
     let mut backoff = MIN_BACKOFF;
     loop {
         match session(socket, container, claims, &mut backoff).await {
@@ -113,39 +73,30 @@ async fn serve_forever(socket: &Endpoint, container: Option<&str>, claims: Optio
 
 /// One connection's life: Serve, then answer events until the stream ends.
 async fn session(
-    socket: &Endpoint,
+    socket: &Target,
     container: Option<&str>,
     claims: Option<&Value>,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
-    let mut serve = Client::new(socket.connect().await?);
-    let params = match container {
-        Some(c) => json!({ "container": c }),
-        None => json!({}),
-    };
-    let mut req = Request::new(method::AGENT_SERVE, params);
-    req.more = true;
-    let ready = event(serve.send(&req).await?)?;
+    let mut serve = connect(socket).await.map_err(|f| f.error)?;
+    let ready = serve.call(&Serve { container: container.map(String::from) }).await.map_err(refused)?;
     eprintln!("rasctl agent: ready; rasd says this is container {}", ready.id);
     *backoff = MIN_BACKOFF;
-    let mut responder: Option<Client<Box<dyn Stream>>> = None;
+    let mut responder: Option<Conn> = None;
     loop {
-        let ev = match serve.next_reply().await {
-            Ok(r) => event(r)?,
+        let ev = match serve.next::<Serve>().await {
+            Ok(ev) => ev,
             Err(ProtoError::Closed) => return Ok(()),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(refused(e)),
         };
-        let mut params = json!({ "id": ev.id });
-        if let Some(c) = claims {
-            params["claims"] = c.clone();
-        }
+        let answer = Respond { id: ev.id.clone(), claims: claims.cloned() };
         // Reuse one answering connection; open a new one if it broke.
         for attempt in 0..2 {
             if responder.is_none() {
-                responder = Some(Client::new(socket.connect().await?));
+                responder = Some(connect(socket).await.map_err(|f| f.error)?);
             }
             let client = responder.as_mut().expect("just set");
-            match client.call::<Value>(method::AGENT_RESPOND, params.clone()).await {
+            match client.call(&answer).await {
                 Ok(_) => break,
                 Err(ProtoError::Call(e)) => {
                     eprintln!("rasctl agent: rasd refused the answer to {}: {}", ev.id, e.name);
@@ -158,13 +109,16 @@ async fn session(
                 Err(e) => return Err(e.into()),
             }
         }
-        if ev.kind == "challenge" {
+        if ev.kind == EventKind::Challenge {
             eprintln!("rasctl agent: answered challenge {}", ev.id);
         }
     }
 }
 
-fn event(reply: ras_proto::Reply) -> anyhow::Result<AgentEvent> {
-    let params = reply.into_result().map_err(|e| anyhow!("rasd refused the agent: {e}"))?;
-    serde_json::from_value(Value::Object(params)).context("unexpected event from rasd")
+/// A failure of the Serve stream, for the retry message.
+fn refused(e: ProtoError) -> anyhow::Error {
+    match e {
+        ProtoError::Call(e) => anyhow!("rasd refused the agent: {e}"),
+        other => anyhow::Error::from(other).context("unexpected event from rasd"),
+    }
 }

@@ -3,8 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use ras_proto::api::{method, AkInfo, CsrReply, ImportReply};
-use serde_json::json;
+use ras_proto::api::admin::{CreateAkCsr, GetAk, ImportAkCertificate};
 
 use crate::cli::AkCommand;
 use crate::client::{call, runtime};
@@ -15,7 +14,7 @@ pub fn run(socket: &Path, json: bool, c: AkCommand) -> Result<(), Failure> {
     let rt = runtime()?;
     match c {
         AkCommand::Show => {
-            let ak: AkInfo = rt.block_on(call(socket, method::GET_AK, json!({})))?;
+            let ak = rt.block_on(call(socket, &GetAk {}))?;
             if json {
                 print_json(&serde_json::to_value(&ak).expect("serializes"));
                 return Ok(());
@@ -23,13 +22,13 @@ pub fn run(socket: &Path, json: bool, c: AkCommand) -> Result<(), Failure> {
             emit(None, &format!("mode: {}\nfingerprint: {}\n{}", ak.mode, ak.fingerprint, ak.chain))
         }
         AkCommand::Csr { out } => {
-            let r: CsrReply = rt.block_on(call(socket, method::CREATE_AK_CSR, json!({})))?;
+            let r = rt.block_on(call(socket, &CreateAkCsr {}))?;
             emit(out.as_deref(), &r.csr)
         }
         AkCommand::Import { chain } => {
             let text =
                 std::fs::read_to_string(&chain).with_context(|| format!("read {}", chain.display())).map_err(usage)?;
-            let r: ImportReply = rt.block_on(call(socket, method::IMPORT_AK_CERTIFICATE, json!({ "chain": text })))?;
+            let r = rt.block_on(call(socket, &ImportAkCertificate { chain: text }))?;
             if json {
                 print_json(&serde_json::to_value(&r).expect("serializes"));
             } else {

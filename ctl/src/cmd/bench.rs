@@ -4,49 +4,33 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ras_proto::api::{method, EvidenceReply};
-use ras_proto::client::Client;
-use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
+use ras_proto::api::attestation::GetEvidence;
+use ras_proto::api::remote::{Challenge, ContainerRef};
+use ras_proto::api::Method;
+use serde_json::json;
 
 use crate::cli::BenchArgs;
-use crate::client::{connect, runtime};
-use crate::cmd::attest::{parse_target, Target};
-use crate::cmd::evidence::fresh_nonce;
-use crate::failure::{Code, Failure};
+use crate::client::{connect, fresh_nonce, local, parse_target, runtime, Conn};
+use crate::failure::Failure;
 use crate::output::print_json;
 
 pub fn run(socket: &Path, json: bool, a: BenchArgs) -> Result<(), Failure> {
     let rt = runtime()?;
     let (label, samples) = match &a.connect {
         None => {
-            let client = rt.block_on(connect(socket))?;
-            (method::GET_EVIDENCE.to_string(), rt.block_on(measure(client, method::GET_EVIDENCE, None, &a))?)
+            let client = rt.block_on(local(socket))?;
+            let call = || Ok(GetEvidence { nonce: fresh_nonce()?, container: None });
+            (GetEvidence::NAME.to_string(), rt.block_on(measure(client, call, &a))?)
         }
         Some(t) => {
-            let container = a.container.as_ref().map(|id| json!({ "id": id, "type": a.runtime }));
+            let client = rt.block_on(connect(&parse_target(t)?))?;
+            let container = a.container.as_ref().map(|id| ContainerRef { id: id.clone(), runtime: a.runtime.clone() });
             let label = match &a.container {
-                Some(id) => format!("{} container {id}", method::CHALLENGE),
-                None => format!("{} host", method::CHALLENGE),
+                Some(id) => format!("{} container {id}", Challenge::NAME),
+                None => format!("{} host", Challenge::NAME),
             };
-            let samples = match parse_target(t)? {
-                Target::Tcp(addr) => {
-                    let s = rt.block_on(TcpStream::connect(&addr)).map_err(|e| unreachable(e, &addr))?;
-                    s.set_nodelay(true).map_err(|e| unreachable(e, &addr))?;
-                    rt.block_on(measure(Client::new(s), method::CHALLENGE, container, &a))?
-                }
-                Target::Unix(path) => {
-                    let s = rt.block_on(UnixStream::connect(&path)).map_err(|e| unreachable(e, &path))?;
-                    rt.block_on(measure(Client::new(s), method::CHALLENGE, container, &a))?
-                }
-                Target::Vsock(cid, port) => {
-                    let addr = tokio_vsock::VsockAddr::new(cid, port);
-                    let s = rt.block_on(tokio_vsock::VsockStream::connect(addr)).map_err(|e| unreachable(e, t))?;
-                    rt.block_on(measure(Client::new(s), method::CHALLENGE, container, &a))?
-                }
-            };
-            (label, samples)
+            let call = || Ok(Challenge { nonce: fresh_nonce()?, container: container.clone(), vm: None, peer: None });
+            (label, rt.block_on(measure(client, call, &a))?)
         }
     };
     let stats = Stats::of(samples);
@@ -66,25 +50,18 @@ pub fn run(socket: &Path, json: bool, a: BenchArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn unreachable(e: std::io::Error, what: &str) -> Failure {
-    Failure::new(Code::Daemon, anyhow::Error::from(e).context(format!("connect to {what}")))
-}
-
-/// Times `count` calls (after `warmup`) on one connection, each with a fresh nonce.
-async fn measure<S: AsyncRead + AsyncWrite + Unpin>(
-    mut client: Client<S>,
-    method: &str,
-    container: Option<Value>,
+/// Times `count` calls (after `warmup`) on one connection, each made by `call` (with a fresh
+/// nonce).
+async fn measure<M: Method>(
+    mut client: Conn,
+    call: impl Fn() -> Result<M, Failure>,
     a: &BenchArgs,
 ) -> Result<Vec<Duration>, Failure> {
     let mut samples = Vec::with_capacity(a.count as usize);
     for i in 0..a.warmup + a.count {
-        let mut params = json!({ "nonce": fresh_nonce()? });
-        if let Some(c) = &container {
-            params["container"] = c.clone();
-        }
+        let request = call()?;
         let start = Instant::now();
-        let _: EvidenceReply = client.call(method, params).await?;
+        client.call(&request).await?;
         if i >= a.warmup {
             samples.push(start.elapsed());
         }

@@ -2,15 +2,14 @@
 
 use std::path::Path;
 
-use ras_proto::api::{method, AddContainerReply, ContainerInfo, ContainerList};
-use serde_json::json;
+use ras_proto::api::admin::{AddContainer, Container, ListContainers, RemoveContainer};
 
 use crate::cli::ContainerCommand;
 use crate::client::{call, runtime};
 use crate::failure::Failure;
 use crate::output::print_json;
 
-fn line(c: &ContainerInfo) -> String {
+fn line(c: &Container) -> String {
     format!(
         "{} {:<10} {:<16} pid_ns {:<12} agent {}",
         c.id,
@@ -25,7 +24,7 @@ pub fn run(socket: &Path, json: bool, c: ContainerCommand) -> Result<(), Failure
     let rt = runtime()?;
     match c {
         ContainerCommand::List => {
-            let list: ContainerList = rt.block_on(call(socket, method::LIST_CONTAINERS, json!({})))?;
+            let list = rt.block_on(call(socket, &ListContainers {}))?;
             if json {
                 print_json(&serde_json::to_value(&list).expect("serializes"));
             } else {
@@ -33,8 +32,7 @@ pub fn run(socket: &Path, json: bool, c: ContainerCommand) -> Result<(), Failure
             }
         }
         ContainerCommand::Add { container, runtime } => {
-            let params = json!({ "container": container, "type": runtime });
-            let r: AddContainerReply = rt.block_on(call(socket, method::ADD_CONTAINER, params))?;
+            let r = rt.block_on(call(socket, &AddContainer { container, runtime }))?;
             if json {
                 print_json(&serde_json::to_value(&r.container).expect("serializes"));
             } else {
@@ -42,8 +40,7 @@ pub fn run(socket: &Path, json: bool, c: ContainerCommand) -> Result<(), Failure
             }
         }
         ContainerCommand::Remove { container, runtime } => {
-            let params = json!({ "container": container, "type": runtime });
-            let _: serde_json::Value = rt.block_on(call(socket, method::REMOVE_CONTAINER, params))?;
+            rt.block_on(call(socket, &RemoveContainer { container: container.clone(), runtime }))?;
             if !json {
                 println!("removed {container}");
             }

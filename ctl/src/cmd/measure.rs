@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use ras_proto::api::{method, ExtendReply};
-use serde_json::json;
+use ras_proto::api::attestation::ExtendMeasurement;
 
 use crate::cli::MeasureCommand;
 use crate::client::{call, runtime};
@@ -12,8 +11,7 @@ use crate::output::print_json;
 
 pub fn run(socket: &Path, json: bool, c: MeasureCommand) -> Result<(), Failure> {
     let MeasureCommand::Extend { domain, operation, content } = c;
-    let params = json!({ "domain": domain, "operation": operation, "content": content });
-    let r: ExtendReply = runtime()?.block_on(call(socket, method::EXTEND_MEASUREMENT, params))?;
+    let r = runtime()?.block_on(call(socket, &ExtendMeasurement { domain, operation, content }))?;
     if json {
         print_json(&serde_json::to_value(&r).expect("serializes"));
     } else {

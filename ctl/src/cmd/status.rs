@@ -2,15 +2,14 @@
 
 use std::path::Path;
 
-use ras_proto::api::{method, Status};
-use serde_json::json;
+use ras_proto::api::admin::GetStatus;
 
 use crate::client::{call, runtime};
 use crate::failure::Failure;
 use crate::output::print_json;
 
 pub fn run(socket: &Path, json: bool) -> Result<(), Failure> {
-    let s: Status = runtime()?.block_on(call(socket, method::GET_STATUS, json!({})))?;
+    let s = runtime()?.block_on(call(socket, &GetStatus {}))?;
     if json {
         print_json(&serde_json::to_value(&s).expect("status serializes"));
     } else {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::anyhow;
-use ras_proto::api::{method, AttestationInfo};
+use ras_proto::api::attestation::GetInfo;
 use serde_json::json;
 
 use crate::client::{call, runtime};
@@ -11,7 +11,7 @@ use crate::failure::{refused, Failure};
 use crate::output::{emit, print_json};
 
 pub fn run(socket: &Path, json: bool) -> Result<(), Failure> {
-    let info: AttestationInfo = runtime()?.block_on(call(socket, method::GET_INFO, json!({})))?;
+    let info = runtime()?.block_on(call(socket, &GetInfo {}))?;
     if info.trust_anchor.is_empty() {
         return Err(refused(anyhow!(
             "rasd has no trust anchor to offer: its AK chain was imported without the CA certificate; use your CA's certificate"

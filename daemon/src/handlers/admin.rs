@@ -1,41 +1,28 @@
-//! `io.ras.Admin`: status and AK management, for root or the admin group only. The check uses
-//! the caller's kernel credentials and supplementary groups, read through the pidfd pin.
+//! `io.ras.Admin`: status, the AK, and container registrations. Only root and the admin
+//! group get here ([`crate::subject::authorize_admin`]).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use ras_proto::api::{
-    AddContainerReply, AkInfo, ContainerInfo, ContainerList, ContainerParams, CsrReply, ImportParams, ImportReply,
-    NoParams, Status,
+use ras_proto::api::admin::{
+    AddContainer, Added, AdminError, Ak, Container, ContainerList, Csr, ImportAkCertificate, Imported, RemoveContainer,
+    Status,
 };
-use ras_proto::{Request, VarlinkError};
-use serde_json::{json, Value};
+use ras_proto::api::Empty;
+use ras_proto::VarlinkError;
 use tracing::{info, warn};
 
-use super::{identify, in_group, reply};
 use crate::agents::AgentKey;
 use crate::ak::AkError;
+use crate::clock::unix_now;
+use crate::containers::registry::{Lookup, Registration};
 use crate::containers::{register, RegisterError};
-use crate::dispatch::CallContext;
+use crate::daemon::Daemon;
 use crate::identity::Runtime;
-use crate::registry::{Lookup, Registration};
-use crate::unix_now;
-
-/// Refuses callers that are neither root nor in the admin group.
-async fn authorize(ctx: &CallContext) -> Result<(), VarlinkError> {
-    let id = identify(ctx)?;
-    if in_group(&id, ctx.daemon.admin_gid) {
-        return Ok(());
-    }
-    warn!(uid = id.uid, exe = %id.exe, "admin call refused");
-    Err(VarlinkError::permission_denied())
-}
 
 /// `GetStatus`.
-pub async fn get_status(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    req.params::<NoParams>()?;
-    authorize(ctx).await?;
-    let d = &ctx.daemon;
-    reply(&Status {
+pub fn get_status(d: &Daemon) -> Status {
+    Status {
         version: env!("CARGO_PKG_VERSION").into(),
         tee: d.tee.kind().into(),
         ak_mode: d.ak.mode().into(),
@@ -46,54 +33,42 @@ pub async fn get_status(req: &Request, ctx: &CallContext) -> Result<Value, Varli
         calls: d.calls.load(Ordering::Relaxed),
         containers: d.registry.len() as i64,
         agents: d.agents.count() as i64,
-    })
+    }
 }
 
 /// `GetAk`.
-pub async fn get_ak(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    req.params::<NoParams>()?;
-    authorize(ctx).await?;
-    let ak = &ctx.daemon.ak;
-    reply(&AkInfo { mode: ak.mode().into(), fingerprint: ak.fingerprint(), chain: ak.chain_pem() })
+pub fn get_ak(d: &Daemon) -> Ak {
+    Ak { mode: d.ak.mode().into(), fingerprint: d.ak.fingerprint(), chain: d.ak.chain_pem() }
+}
+
+fn ak_failed(e: &AkError) -> VarlinkError {
+    AdminError::AkFailed { reason: e.to_string() }.into()
 }
 
 /// `CreateAkCsr`.
-pub async fn create_ak_csr(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    req.params::<NoParams>()?;
-    authorize(ctx).await?;
-    let csr = ctx.daemon.ak.csr(ctx.daemon.tee.as_ref()).map_err(|e| ak_failed(&e))?;
-    reply(&CsrReply { csr })
+pub fn create_ak_csr(d: &Daemon) -> Result<Csr, VarlinkError> {
+    let csr = d.ak.csr(d.tee.as_ref()).map_err(|e| ak_failed(&e))?;
+    Ok(Csr { csr })
 }
 
 /// `ImportAkCertificate`.
-pub async fn import_ak_certificate(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    let p: ImportParams = req.params()?;
-    authorize(ctx).await?;
-    let ak = &ctx.daemon.ak;
-    match ak.import(&p.chain) {
+pub fn import_ak_certificate(d: &Daemon, call: ImportAkCertificate) -> Result<Imported, VarlinkError> {
+    match d.ak.import(&call.chain) {
         Ok(()) => {
-            info!(mode = ak.mode(), "AK certificate chain imported");
-            reply(&ImportReply { mode: ak.mode().into(), fingerprint: ak.fingerprint() })
+            info!(mode = d.ak.mode(), "AK certificate chain imported");
+            Ok(Imported { mode: d.ak.mode().into(), fingerprint: d.ak.fingerprint() })
         }
         Err(AkError::ImportRejected(reason)) => {
             warn!(%reason, "AK certificate import refused");
-            Err(rejected(&reason))
+            Err(AdminError::AkImportRejected { reason }.into())
         }
         Err(e) => Err(ak_failed(&e)),
     }
 }
 
-fn rejected(reason: &str) -> VarlinkError {
-    VarlinkError::new("io.ras.Admin.AkImportRejected", json!({ "reason": reason }))
-}
-
-fn ak_failed(e: &AkError) -> VarlinkError {
-    VarlinkError::new("io.ras.Admin.AkFailed", json!({ "reason": format!("{:#}", anyhow::Error::msg(e.to_string())) }))
-}
-
-fn info_of(ctx: &CallContext, r: Registration) -> ContainerInfo {
-    let agent = ctx.daemon.agents.has(&AgentKey::Container(r.container()));
-    ContainerInfo {
+fn info_of(d: &Daemon, r: Registration) -> Container {
+    let agent = d.agents.has(&AgentKey::Container(r.container()));
+    Container {
         id: r.id,
         runtime: r.runtime.to_string(),
         name: r.name,
@@ -103,50 +78,40 @@ fn info_of(ctx: &CallContext, r: Registration) -> ContainerInfo {
     }
 }
 
-fn not_found(p: &ContainerParams, reason: &str) -> VarlinkError {
-    VarlinkError::new(
-        "io.ras.Admin.ContainerNotFound",
-        json!({ "container": p.container, "type": p.runtime, "reason": reason }),
-    )
+fn not_found(container: &str, runtime: &str, reason: String) -> VarlinkError {
+    AdminError::ContainerNotFound { container: container.into(), r#type: runtime.into(), reason }.into()
 }
 
-fn runtime_of(p: &ContainerParams) -> Result<Runtime, VarlinkError> {
-    Runtime::parse(&p.runtime).ok_or_else(|| VarlinkError::invalid_parameter("type"))
+fn runtime_of(runtime: &str) -> Result<Runtime, VarlinkError> {
+    Runtime::parse(runtime).ok_or_else(|| VarlinkError::invalid_parameter("type"))
 }
 
 /// `ListContainers`.
-pub async fn list_containers(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    req.params::<NoParams>()?;
-    authorize(ctx).await?;
-    let containers = ctx.daemon.registry.list().into_iter().map(|r| info_of(ctx, r)).collect();
-    reply(&ContainerList { containers })
+pub fn list_containers(d: &Daemon) -> ContainerList {
+    ContainerList { containers: d.registry.list().into_iter().map(|r| info_of(d, r)).collect() }
 }
 
 /// `AddContainer`.
-pub async fn add_container(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    let p: ContainerParams = req.params()?;
-    let runtime = runtime_of(&p)?;
-    authorize(ctx).await?;
-    match register(&ctx.daemon, runtime, &p.container).await {
-        Ok(reg) => reply(&AddContainerReply { container: info_of(ctx, reg) }),
-        Err(RegisterError::NotFound(reason)) => Err(not_found(&p, &reason)),
-        Err(e) => Err(not_found(&p, &format!("{:#}", anyhow::Error::from(e)))),
+pub async fn add_container(d: &Arc<Daemon>, call: AddContainer) -> Result<Added, VarlinkError> {
+    let runtime = runtime_of(&call.runtime)?;
+    match register(d, runtime, &call.container).await {
+        Ok(reg) => Ok(Added { container: info_of(d, reg) }),
+        Err(RegisterError::NotFound(reason)) => Err(not_found(&call.container, &call.runtime, reason)),
+        Err(e) => Err(not_found(&call.container, &call.runtime, format!("{:#}", anyhow::Error::from(e)))),
     }
 }
 
 /// `RemoveContainer`.
-pub async fn remove_container(req: &Request, ctx: &CallContext) -> Result<Value, VarlinkError> {
-    let p: ContainerParams = req.params()?;
-    let runtime = runtime_of(&p)?;
-    authorize(ctx).await?;
-    let d = &ctx.daemon;
-    let reg = d.registry.find(runtime, &p.container).map_err(|e| match e {
-        Lookup::None => not_found(&p, "no such registration"),
-        Lookup::Ambiguous => not_found(&p, "several registrations match; give more of the id"),
+pub fn remove_container(d: &Daemon, call: RemoveContainer) -> Result<Empty, VarlinkError> {
+    let runtime = runtime_of(&call.runtime)?;
+    let not_found = |reason: &str| not_found(&call.container, &call.runtime, reason.into());
+    let reg = d.registry.find(runtime, &call.container).map_err(|e| match e {
+        Lookup::None => not_found("no such registration"),
+        Lookup::Ambiguous => not_found("several registrations match; give more of the id"),
     })?;
     let reg = reg.reg;
     d.agents.evict(&AgentKey::Container(reg.container()));
-    d.registry.remove(&reg.container(), None).map_err(|e| not_found(&p, &format!("persist: {e}")))?;
+    d.registry.remove(&reg.container(), None).map_err(|e| not_found(&format!("persist: {e}")))?;
     info!(container = %reg.id, runtime = %reg.runtime, "registration removed by operator");
-    Ok(json!({}))
+    Ok(Empty {})
 }

@@ -2,12 +2,10 @@
 //! binds 64 bytes of report data. In "no AS" mode it also owns the root that issues the AK
 //! certificate. Report verification lives with the verifier, in `ras-evidence`.
 
-mod sim;
+pub mod sim;
 
 use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
 use thiserror::Error;
-
-pub use sim::SimTee;
 
 /// A backend failure.
 #[derive(Debug, Error)]

@@ -104,7 +104,7 @@ impl Logs {
         }
         let entry = LogEntry {
             seq: log.entries.len() as u64,
-            time: crate::unix_now(),
+            time: crate::clock::unix_now(),
             domain: domain.into(),
             operation: operation.into(),
             content: content.into(),

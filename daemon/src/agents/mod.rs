@@ -7,6 +7,9 @@
 //! which must come from the same container (checked by the caller from the kernel). Each
 //! challenge has its own id and its own one-shot channel, so several in flight to one
 //! container cannot be confused. When the stream ends, its pending challenges fail at once.
+//! [`health`] pings every agent periodically.
+
+pub mod health;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +17,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ras_evidence::claims::Measurement;
-use ras_proto::api::AgentEvent;
+use ras_proto::api::agent::{Event, EventKind};
+use ras_proto::Nonce;
 use ring::rand::SecureRandom;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -66,7 +70,7 @@ pub enum ChallengeError {
 
 struct Slot {
     conn: u64,
-    events: mpsc::Sender<AgentEvent>,
+    events: mpsc::Sender<Event>,
 }
 
 struct Pending {
@@ -105,7 +109,7 @@ fn random_id() -> String {
 impl Agents {
     /// Registers the agent of `container`, replacing an older one (a reconnect). Returns the
     /// stream of events to send it and a guard for its lifetime.
-    pub fn attach(&self, container: AgentKey) -> (mpsc::Receiver<AgentEvent>, AgentGuard<'_>) {
+    pub fn attach(&self, container: AgentKey) -> (mpsc::Receiver<Event>, AgentGuard<'_>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         self.slots.lock().expect("slots lock").insert(container.clone(), Slot { conn, events: tx });
@@ -149,7 +153,7 @@ impl Agents {
     pub async fn challenge(
         &self,
         container: &AgentKey,
-        nonce: Option<String>,
+        nonce: Option<Nonce>,
         deadline: Duration,
     ) -> Result<Answer, ChallengeError> {
         let events = self.slots.lock().expect("slots lock").get(container).map(|s| s.events.clone());
@@ -160,8 +164,8 @@ impl Agents {
             .lock()
             .expect("pending lock")
             .insert(id.clone(), Pending { container: container.clone(), answer: tx });
-        let kind = if nonce.is_some() { "challenge" } else { "ping" };
-        let sent = events.try_send(AgentEvent { kind: kind.into(), id: id.clone(), nonce });
+        let kind = if nonce.is_some() { EventKind::Challenge } else { EventKind::Ping };
+        let sent = events.try_send(Event { kind, id: id.clone(), nonce });
         let result = match sent {
             Err(mpsc::error::TrySendError::Closed(_)) => Err(ChallengeError::Gone),
             Err(mpsc::error::TrySendError::Full(_)) => Err(ChallengeError::Timeout),
@@ -199,6 +203,10 @@ mod tests {
         AgentKey::Container(ContainerRef { runtime: Runtime::Docker, id: id.into() })
     }
 
+    fn n(b: u8) -> Option<Nonce> {
+        Some(Nonce::from_bytes(vec![b; 8]).unwrap())
+    }
+
     fn answer(tag: &str) -> Answer {
         Answer {
             identity: Some(Identity {
@@ -231,35 +239,35 @@ mod tests {
             }
             // Answer in reverse order; each must reach its own challenger.
             for e in seen.iter().rev() {
-                assert!(agents.answer(&e.id, answer(e.nonce.as_deref().unwrap())));
+                assert!(agents.answer(&e.id, answer(&e.nonce.as_ref().unwrap().to_hex())));
             }
         };
         let d = Duration::from_secs(5);
         let a = c("a");
         let (r1, r2, r3, ()) = tokio::join!(
-            agents.challenge(&a, Some("n1".into()), d),
-            agents.challenge(&a, Some("n2".into()), d),
-            agents.challenge(&a, Some("n3".into()), d),
+            agents.challenge(&a, n(1), d),
+            agents.challenge(&a, n(2), d),
+            agents.challenge(&a, n(3), d),
             agent
         );
-        assert_eq!(r1.unwrap().identity.unwrap().exe, "n1");
-        assert_eq!(r2.unwrap().identity.unwrap().exe, "n2");
-        assert_eq!(r3.unwrap().identity.unwrap().exe, "n3");
+        assert_eq!(r1.unwrap().identity.unwrap().exe, n(1).unwrap().to_hex());
+        assert_eq!(r2.unwrap().identity.unwrap().exe, n(2).unwrap().to_hex());
+        assert_eq!(r3.unwrap().identity.unwrap().exe, n(3).unwrap().to_hex());
     }
 
     #[tokio::test]
     async fn no_agent_gone_and_timeout_are_distinct() {
         let agents = Agents::default();
         let d = Duration::from_millis(200);
-        assert_eq!(agents.challenge(&c("a"), Some("n".into()), d).await.unwrap_err(), ChallengeError::NoAgent);
+        assert_eq!(agents.challenge(&c("a"), n(0), d).await.unwrap_err(), ChallengeError::NoAgent);
 
         let (_rx, guard) = agents.attach(c("a"));
-        assert_eq!(agents.challenge(&c("a"), Some("n".into()), d).await.unwrap_err(), ChallengeError::Timeout);
+        assert_eq!(agents.challenge(&c("a"), n(0), d).await.unwrap_err(), ChallengeError::Timeout);
 
         // The agent goes away while a challenge waits: the error comes at once, not at the deadline.
         let started = std::time::Instant::now();
         let a = c("a");
-        let (r, ()) = tokio::join!(agents.challenge(&a, Some("n".into()), Duration::from_secs(30)), async {
+        let (r, ()) = tokio::join!(agents.challenge(&a, n(0), Duration::from_secs(30)), async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             drop(guard);
         });

@@ -4,13 +4,25 @@
 
 use std::io::IsTerminal;
 
+use serde::Deserialize;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogTarget;
+/// Log destinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogTarget {
+    /// journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr.
+    Auto,
+    /// The systemd journal, with structured fields; stderr when it is absent.
+    Journald,
+    /// Standard error.
+    Stderr,
+}
 
-/// Sets up the global subscriber once. Returns a note when journald was wanted but absent.
+/// Sets up the global subscriber once, with `identifier` as the journal's
+/// SYSLOG_IDENTIFIER. Returns a note when journald was wanted but absent.
 pub fn init(target: LogTarget, identifier: &str) -> Option<String> {
     let filter = || EnvFilter::try_from_env("RAS_LOG").unwrap_or_else(|_| "info".into());
     // JOURNAL_STREAM means systemd connected stderr to the journal.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing::{debug, warn};
 
 use crate::agents::AgentKey;
-use crate::Daemon;
+use crate::daemon::Daemon;
 
 /// Runs forever; spawn it only when health checks are on.
 pub async fn run(daemon: Arc<Daemon>, period: Duration) {

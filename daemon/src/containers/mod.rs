@@ -2,7 +2,10 @@
 //! let the kernel confirm it, pin it, persist), watch the init's pidfd so the registration
 //! leaves when the container stops, and re-verify registrations at start-up, dropping every
 //! one that no longer matches. Nothing here ever picks a different process than the one that
-//! was verified.
+//! was verified. [`registry`] holds the registrations; [`docker_api`] asks Docker.
+
+pub mod docker_api;
+pub mod registry;
 
 use std::sync::Arc;
 
@@ -10,9 +13,10 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use crate::agents::AgentKey;
+use crate::clock::unix_now;
+use crate::daemon::Daemon;
 use crate::identity::{ContainerRef, Runtime};
-use crate::registry::{scan_init, verify_init, InitError, InitPin, Registered, Registration};
-use crate::{docker_api, unix_now, Daemon};
+use registry::{scan_init, verify_init, InitError, InitPin, Registered, Registration};
 
 /// Why a container could not be registered.
 #[derive(Debug, Error)]

@@ -1,0 +1,134 @@
+//! The state every connection shares ([`Daemon`]), opened once at start, and which socket a
+//! connection came in on ([`SocketKind`]).
+
+use std::sync::atomic::AtomicI64;
+
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::Context;
+
+use crate::agents::Agents;
+use crate::ak::AkStore;
+use crate::clock::unix_now;
+use crate::config::{Config, TeeKind};
+use crate::containers::registry::Registry;
+use crate::identity::ExeCache;
+use crate::quota::Quotas;
+use crate::runtime_log::Logs;
+use crate::tee::sim::SimTee;
+use crate::tee::Tee;
+
+/// Which socket a connection arrived on; it decides the interfaces served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketKind {
+    /// `<runtime>/rasd.sock`: host workloads and administrators.
+    Host,
+    /// `<runtime>/container/rasd.sock`: bind-mounted into containers.
+    Container,
+    /// AF_VSOCK: agents in VM guests.
+    Vsock,
+}
+
+impl SocketKind {
+    /// The interfaces served on this socket, as `GetInfo` lists them. The container socket
+    /// serves only container-scoped interfaces, and the vsock port only the agent's.
+    pub fn interfaces(self) -> &'static [&'static str] {
+        match self {
+            SocketKind::Host => {
+                &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Admin", "io.ras.Remote"]
+            }
+            SocketKind::Container => &["org.varlink.service", "io.ras.Protocol", "io.ras.Attestation", "io.ras.Agent"],
+            SocketKind::Vsock => &["org.varlink.service", "io.ras.Protocol", "io.ras.Agent"],
+        }
+    }
+
+    /// Name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketKind::Host => "host",
+            SocketKind::Container => "container",
+            SocketKind::Vsock => "vsock",
+        }
+    }
+}
+
+/// Everything the daemon shares between connections.
+pub struct Daemon {
+    /// Resolved configuration.
+    pub config: Config,
+    /// The TEE backend.
+    pub tee: Box<dyn Tee>,
+    /// The attestation key.
+    pub ak: AkStore,
+    /// Executable digests.
+    pub exe_cache: ExeCache,
+    /// Group allowed to administer, besides root.
+    pub admin_gid: Option<u32>,
+    /// Group that owns the host socket.
+    pub socket_gid: Option<u32>,
+    /// Group allowed to send remote challenges, besides admins.
+    pub remote_gid: Option<u32>,
+    /// Registered containers.
+    pub registry: Registry,
+    /// Connected agents.
+    pub agents: Agents,
+    /// Runtime measurement logs.
+    pub runtime_logs: Logs,
+    /// Start time, seconds since the epoch.
+    pub started_at: i64,
+    /// Connections open now.
+    pub connections: AtomicI64,
+    /// Calls served since start.
+    pub calls: AtomicI64,
+    /// Calls being served now (agent streams excluded); shutdown waits for these.
+    pub in_flight: AtomicI64,
+    /// Inode of rasd's own pid namespace: host callers share it.
+    pub own_pid_ns: u64,
+    /// rasd's root directory (device, inode): host callers share it.
+    pub own_root: (u64, u64),
+    /// rasd's root directory, opened once: host files are measured through it.
+    pub root_dir: std::fs::File,
+    /// Per-container connection and call quotas.
+    pub quotas: Quotas,
+}
+
+impl Daemon {
+    /// Opens the TEE and the AK (creating them at first start).
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        let tee: Box<dyn Tee> = match config.tee {
+            TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
+        };
+        let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
+        let gid_of =
+            |g: Option<&str>| g.and_then(|g| nix::unistd::Group::from_name(g).ok().flatten()).map(|g| g.gid.as_raw());
+        let admin_gid = gid_of(config.admin_group.as_deref());
+        let remote_gid = gid_of(config.remote_group.as_deref());
+        let socket_gid = gid_of(config.socket_group.as_deref());
+        let registry = Registry::open(&config.state_dir).context("load container registrations")?;
+        let runtime_logs = Logs::new(&config.state_dir).context("open runtime logs")?;
+        let own_pid_ns = std::fs::metadata("/proc/self/ns/pid").context("stat own pid namespace")?.ino();
+        let root_dir = std::fs::File::open("/").context("open /")?;
+        let root_meta = root_dir.metadata().context("stat /")?;
+        let quotas = Quotas::new(config.max_container_connections, config.max_container_calls);
+        Ok(Daemon {
+            config,
+            tee,
+            ak,
+            exe_cache: ExeCache::default(),
+            admin_gid,
+            remote_gid,
+            socket_gid,
+            registry,
+            agents: Agents::default(),
+            runtime_logs,
+            started_at: unix_now(),
+            connections: AtomicI64::new(0),
+            calls: AtomicI64::new(0),
+            in_flight: AtomicI64::new(0),
+            own_pid_ns,
+            own_root: (root_meta.dev(), root_meta.ino()),
+            root_dir,
+            quotas,
+        })
+    }
+}

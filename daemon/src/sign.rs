@@ -1,0 +1,65 @@
+//! Signing evidence: the claims about a subject (its caller, measurements, runtime log and
+//! any workload claims), bound to the verifier's nonce and signed with the AK.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ras_evidence::claims::{Caller, Claims, Measurement, RasClaims, EAT_PROFILE};
+use ras_proto::api::attestation::AttestationError;
+use ras_proto::{Nonce, VarlinkError};
+use serde_json::Value;
+
+use crate::clock::unix_now;
+use crate::daemon::Daemon;
+use crate::identity::Identity;
+use crate::subject::Subject;
+
+/// Everything that goes into one piece of evidence.
+pub struct EvidenceInput<'a> {
+    /// The verifier's nonce.
+    pub nonce: &'a Nonce,
+    /// Whom it is about.
+    pub subject: &'a Subject,
+    /// The process measured as the caller (none for a VM guest).
+    pub caller: Option<&'a Identity>,
+    /// Files rasd measured.
+    pub measurements: Vec<Measurement>,
+    /// Claims the workload reported.
+    pub workload_claims: Option<Value>,
+}
+
+/// `SigningFailed` with a reason.
+pub fn signing_failed(reason: String) -> VarlinkError {
+    AttestationError::SigningFailed { reason }.into()
+}
+
+/// Builds the claims and signs them with the AK.
+pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Result<String, VarlinkError> {
+    let d = daemon.clone();
+    let key = input.subject.log_key();
+    let runtime_log = tokio::task::spawn_blocking(move || d.runtime_logs.snapshot(&key))
+        .await
+        .map_err(|e| signing_failed(e.to_string()))?
+        .map_err(|e| signing_failed(format!("{:#}", anyhow::Error::from(e))))?;
+    let claims = Claims {
+        eat_nonce: URL_SAFE_NO_PAD.encode(input.nonce.as_bytes()),
+        iat: unix_now(),
+        eat_profile: EAT_PROFILE.into(),
+        ras: RasClaims {
+            subject: input.subject.claim(),
+            caller: input.caller.map(|id| Caller {
+                uid: id.uid,
+                gid: id.gid,
+                pid: id.pid,
+                exe: id.exe.clone(),
+                exe_sha256: id.exe_sha256.clone(),
+            }),
+            measurements: input.measurements,
+            tee: daemon.tee.kind().into(),
+            runtime_log,
+            workload_claims: input.workload_claims,
+        },
+    };
+    daemon.ak.sign(&claims).map_err(|e| signing_failed(e.to_string()))
+}
