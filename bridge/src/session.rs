@@ -126,7 +126,11 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
             Err(RemoteError::Unavailable { reason: "rasd is not reachable".into() }.into())
         }
         Ok(Ok(reply)) => {
-            info!(target, outcome = reply.error.as_deref().unwrap_or("ok"), "challenge forwarded");
+            // Routine forwards at debug; one that rasd refused at notice (info).
+            match reply.error.as_deref() {
+                None => debug!(target, outcome = "ok", "challenge forwarded"),
+                Some(outcome) => info!(target, outcome, "challenge forwarded"),
+            }
             Ok(reply)
         }
     }

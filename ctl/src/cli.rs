@@ -37,7 +37,7 @@ pub enum Command {
     /// Reference values.
     #[command(subcommand)]
     Reference(ReferenceCommand),
-    /// Measure the GetEvidence round trip (percentiles).
+    /// Measure an operation's throughput and latency percentiles at a concurrency.
     Bench(BenchArgs),
     /// Manage registered containers (root or the admin group).
     #[command(subcommand)]
@@ -138,22 +138,56 @@ pub struct AgentArgs {
 /// `rasctl bench`
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Measured calls.
-    #[arg(long, short = 'n', default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub count: u64,
-    /// Unmeasured calls first.
-    #[arg(long, default_value_t = 50)]
-    pub warmup: u64,
-    /// Measure remote challenges (io.ras.Remote.Challenge) at tcp:HOST:PORT or unix:PATH
-    /// instead of local GetEvidence on --socket.
-    #[arg(long, value_name = "TARGET")]
+    /// What to measure: `ping` (org.varlink.service.GetInfo), `evidence` (GetEvidence on
+    /// --socket), `sign` (ES256 in this process over a signing input of the size rasd
+    /// produces), `remote` (io.ras.Remote.Challenge of the host) or `container`
+    /// (Challenge of --container, through its agent).
+    #[arg(long, value_enum, default_value_t = BenchOp::Evidence)]
+    pub op: BenchOp,
+    /// Where `ping`, `remote` and `container` connect: tcp:HOST:PORT, unix:PATH or
+    /// vsock:CID:PORT (default: unix:--socket).
+    #[arg(long, value_name = "URI")]
     pub connect: Option<String>,
-    /// Challenge this container (through its agent) instead of the host; needs --connect.
-    #[arg(long, value_name = "ID", requires = "connect")]
+    /// Persistent connections (or, for `sign`, threads) calling at once.
+    #[arg(long, short = 'c', default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub concurrency: u64,
+    /// Measured calls in all (default 1000 unless --duration is given).
+    #[arg(long, short = 'n', value_parser = clap::value_parser!(u64).range(1..=100_000_000), conflicts_with = "duration")]
+    pub count: Option<u64>,
+    /// Measure for this many seconds instead of a count.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<f64>,
+    /// Unmeasured calls per connection first.
+    #[arg(long, default_value_t = 20)]
+    pub warmup: u64,
+    /// The container to challenge (`--op container`).
+    #[arg(long, value_name = "ID")]
     pub container: Option<String>,
     /// Runtime of --container.
     #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
     pub runtime: String,
+}
+
+/// `rasctl bench --op`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchOp {
+    /// `org.varlink.service.GetInfo`: the transport's round trip.
+    Ping,
+    /// `io.ras.Attestation.GetEvidence` on --socket.
+    Evidence,
+    /// ES256 signatures in this process: the crypto limit.
+    Sign,
+    /// `io.ras.Remote.Challenge` of the host.
+    Remote,
+    /// `io.ras.Remote.Challenge` of --container.
+    Container,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds in (0, 86400]")),
+    }
 }
 
 /// `rasctl evidence`

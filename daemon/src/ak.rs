@@ -50,7 +50,16 @@ pub enum AkError {
 
 struct Chain {
     ders: Vec<Vec<u8>>,
+    /// The JWS header with this chain in `x5c`, encoded once.
+    header: String,
     mode: &'static str,
+}
+
+impl Chain {
+    fn new(ders: Vec<Vec<u8>>, tee_root: &[u8]) -> Chain {
+        let mode = mode_of(&ders, tee_root);
+        Chain { header: jws::encode_header(&ders), ders, mode }
+    }
 }
 
 /// The AK and its certificate chain.
@@ -87,14 +96,14 @@ impl AkStore {
             Ok::<_, AkError>(vec![tee.issue_ak_cert(&rc_key, &report)?])
         })?;
         let tee_root = tee.root_cert().to_vec();
-        let mode = mode_of(&ders, &tee_root);
-        Ok(AkStore { key, rc_key, spki, chain: RwLock::new(Chain { ders, mode }), chain_path, tee_root })
+        let chain = RwLock::new(Chain::new(ders, &tee_root));
+        Ok(AkStore { key, rc_key, spki, chain, chain_path, tee_root })
     }
 
     /// Signs a claims set as a JWS with the current chain in `x5c`.
     pub fn sign(&self, claims: &Claims) -> Result<String, AkError> {
         let chain = self.chain.read().expect("chain lock");
-        jws::sign(claims, &chain.ders, &self.key).map_err(|e| AkError::Sign(e.to_string()))
+        jws::sign_with_header(&chain.header, claims, &self.key).map_err(|e| AkError::Sign(e.to_string()))
     }
 
     /// `tee` or `ca`.
@@ -151,8 +160,7 @@ impl AkStore {
         }
         let text: String = ders.iter().map(|d| pem::encode("CERTIFICATE", d)).collect();
         write_atomic(&self.chain_path, text.as_bytes(), 0o644).map_err(state_err(&self.chain_path))?;
-        let mode = mode_of(&ders, &self.tee_root);
-        *self.chain.write().expect("chain lock") = Chain { ders, mode };
+        *self.chain.write().expect("chain lock") = Chain::new(ders, &self.tee_root);
         Ok(())
     }
 }

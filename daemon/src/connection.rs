@@ -12,7 +12,7 @@ use ras_proto::{Reply, VarlinkError};
 use ras_server::connection::{parse_request, Connection, Limits};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::daemon::{Daemon, SocketKind};
 use crate::dispatch::{dispatch, Dispatched};
@@ -45,7 +45,7 @@ pub async fn serve(stream: UnixStream, kind: SocketKind, daemon: Arc<Daemon>) {
                 Some(slot) => Some(slot),
                 None => {
                     let max = daemon.quotas.max_connections();
-                    span.in_scope(|| warn!(container = %bucket, max, "container holds its share of connections; closing the new one"));
+                    span.in_scope(|| info!(container = %bucket, max, "container holds its share of connections; closing the new one"));
                     return;
                 }
             }
@@ -97,7 +97,7 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
     while let Some(frame) = conn.next_frame().await {
         // The writer and the process are checked before the bytes are even parsed.
         if let Err(change) = still_holds(ctx, conn.stream()) {
-            warn!(reason = %change, change = change.tag(), "identity no longer holds; refusing and closing");
+            info!(reason = %change, change = change.tag(), "identity no longer holds; refusing and closing");
             conn.answer(false, Err(VarlinkError::peer_changed(&change.to_string()))).await;
             return;
         }
@@ -130,8 +130,11 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             // The agent's stream lasts as long as the connection.
             Dispatched::Stream(stream) => return stream_agent(&mut conn, stream, ctx).instrument(span).await,
         };
-        let outcome = result.as_ref().err().map_or("ok", |e| e.name.as_str());
-        span.in_scope(|| info!(outcome, "call"));
+        // Routine calls at debug; a refused or failed one at notice (info), with its outcome.
+        match &result {
+            Ok(_) => span.in_scope(|| debug!(outcome = "ok", "call")),
+            Err(e) => span.in_scope(|| info!(outcome = e.name.as_str(), "call")),
+        }
         if !conn.answer(req.oneway, result).await {
             return;
         }

@@ -62,13 +62,13 @@ async fn route<'a>(req: &Request, ctx: &'a CallContext) -> Result<Routed<'a>, Va
         // caller's kernel identity.
         Call::Attestation(AttestationCall::GetEvidence(c)) => {
             let caller = subject::caller(ctx)?;
-            let subject = subject::resolve(ctx, &caller).await?;
+            let subject = subject::resolve(ctx, caller).await?;
             subject::check_assertion(c.container.as_deref(), &subject)?;
-            value(attestation::get_evidence(d, &caller, &subject, c).await?)
+            value(attestation::get_evidence(d, caller, &subject, c).await?)
         }
         Call::Attestation(AttestationCall::ExtendMeasurement(c)) => {
             let caller = subject::caller(ctx)?;
-            let subject = subject::resolve(ctx, &caller).await?;
+            let subject = subject::resolve(ctx, caller).await?;
             value(attestation::extend_measurement(d, &subject, c).await?)
         }
         Call::Attestation(AttestationCall::GetInfo(_)) => value(attestation::get_info(d)),
@@ -91,7 +91,7 @@ async fn route<'a>(req: &Request, ctx: &'a CallContext) -> Result<Routed<'a>, Va
         Call::Agent(AgentCall::Serve(c)) => {
             let (identity, subject) = subject::resolve_origin(ctx).await?;
             subject::check_assertion(c.container.as_deref(), &subject)?;
-            Ok(Routed::Stream(agent::serve(d, identity.as_ref(), &subject)?))
+            Ok(Routed::Stream(agent::serve(d, identity, &subject)?))
         }
         Call::Agent(AgentCall::Respond(c)) => {
             let (identity, subject) = subject::resolve_origin(ctx).await?;
@@ -102,7 +102,7 @@ async fn route<'a>(req: &Request, ctx: &'a CallContext) -> Result<Routed<'a>, Va
         Call::Remote(RemoteCall::Challenge(c)) => {
             let caller = subject::authorize_remote(ctx)?;
             let subject = subject::named(d, &c).await?;
-            value(remote::challenge(d, &caller, &subject, c).await?)
+            value(remote::challenge(d, caller, &subject, c).await?)
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
-use tracing::{error, info, warn, Instrument};
+use tracing::{debug, error, info, warn, Instrument};
 
 use crate::agents::health;
 use crate::config::{Args, Config};
@@ -160,6 +160,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::resolve(args)?;
     if let Some(note) = logging::init(config.log, "rasd") {
         warn!("{note}");
+    }
+    match crate::sys::raise_nofile_limit() {
+        Ok(n) => debug!(max_open_files = n, "open-file limit"),
+        Err(e) => warn!(cause = %e, "cannot raise the open-file limit; many agents may exhaust it"),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start runtime")?;
     runtime.block_on(serve(config, activated))

@@ -126,9 +126,19 @@ impl Logs {
     /// The log as evidence carries it; `None` when it has no entries. Blocking.
     pub fn snapshot(&self, subject: &str) -> Result<Option<RuntimeLog>, LogError> {
         let mut open = self.open.lock().expect("logs lock");
-        let log = self.load(&mut open, subject)?;
-        Ok((!log.entries.is_empty())
-            .then(|| RuntimeLog { chain: hex::encode(log.chain), entries: log.entries.clone() }))
+        Ok(Self::view(self.load(&mut open, subject)?))
+    }
+
+    /// [`Self::snapshot`] without blocking: `None` when it would have to wait, for the disk
+    /// (the log is not loaded yet) or for an extend holding the lock across its fsync. A
+    /// caller on the async runtime tries this first and goes to the blocking pool only then.
+    pub fn try_snapshot(&self, subject: &str) -> Option<Option<RuntimeLog>> {
+        let open = self.open.try_lock().ok()?;
+        open.get(subject).map(Self::view)
+    }
+
+    fn view(log: &Log) -> Option<RuntimeLog> {
+        (!log.entries.is_empty()).then(|| RuntimeLog { chain: hex::encode(log.chain), entries: log.entries.clone() })
     }
 }
 

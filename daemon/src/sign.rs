@@ -36,12 +36,19 @@ pub fn signing_failed(reason: String) -> VarlinkError {
 
 /// Builds the claims and signs them with the AK.
 pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Result<String, VarlinkError> {
-    let d = daemon.clone();
     let key = input.subject.log_key();
-    let runtime_log = tokio::task::spawn_blocking(move || d.runtime_logs.snapshot(&key))
-        .await
-        .map_err(|e| signing_failed(e.to_string()))?
-        .map_err(|e| signing_failed(format!("{:#}", anyhow::Error::from(e))))?;
+    // In memory and uncontended nearly always: read inline, and hop to the blocking pool
+    // only for the first load from disk or while an extend holds the log across its fsync.
+    let runtime_log = match daemon.runtime_logs.try_snapshot(&key) {
+        Some(log) => log,
+        None => {
+            let d = daemon.clone();
+            tokio::task::spawn_blocking(move || d.runtime_logs.snapshot(&key))
+                .await
+                .map_err(|e| signing_failed(e.to_string()))?
+                .map_err(|e| signing_failed(format!("{:#}", anyhow::Error::from(e))))?
+        }
+    };
     let claims = Claims {
         eat_nonce: URL_SAFE_NO_PAD.encode(input.nonce.as_bytes()),
         iat: unix_now(),

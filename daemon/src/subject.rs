@@ -13,7 +13,7 @@ use ras_evidence::claims;
 use ras_proto::api::attestation::AttestationError;
 use ras_proto::api::remote::{Challenge, RemoteError};
 use ras_proto::VarlinkError;
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::agents::AgentKey;
 use crate::containers::registry::Registered;
@@ -87,9 +87,9 @@ impl Subject {
 
 /// The calling process's identity, fixed when it connected (and checked against each request
 /// by the connection before the call got here). A VM guest has no process here.
-pub fn caller(ctx: &CallContext) -> Result<Identity, VarlinkError> {
+pub fn caller(ctx: &CallContext) -> Result<&Identity, VarlinkError> {
     match &ctx.origin {
-        Origin::Process(p) => Ok(p.identity().clone()),
+        Origin::Process(p) => Ok(p.identity()),
         Origin::Vm(_) => Err(VarlinkError::permission_denied()),
     }
 }
@@ -109,7 +109,7 @@ pub fn not_a_host_process(daemon: &Daemon, id: &Identity) -> Option<&'static str
 }
 
 fn refuse<T>(ctx: &CallContext, id: &Identity, why: &str) -> Result<T, VarlinkError> {
-    warn!(pid = id.pid, uid = id.uid, exe = %id.exe, socket = ctx.socket.name(), reason = why, "caller refused");
+    info!(pid = id.pid, uid = id.uid, exe = %id.exe, socket = ctx.socket.name(), reason = why, "caller refused");
     Err(VarlinkError::permission_denied())
 }
 
@@ -118,9 +118,9 @@ fn refuse<T>(ctx: &CallContext, id: &Identity, why: &str) -> Result<T, VarlinkEr
 /// neither host evidence nor admin calls nor remote challenges there.
 pub fn require_host_process(ctx: &CallContext) -> Result<(), VarlinkError> {
     let id = caller(ctx)?;
-    match not_a_host_process(&ctx.daemon, &id) {
+    match not_a_host_process(&ctx.daemon, id) {
         None => Ok(()),
-        Some(why) => refuse(ctx, &id, why),
+        Some(why) => refuse(ctx, id, why),
     }
 }
 
@@ -146,7 +146,7 @@ pub async fn resolve(ctx: &CallContext, id: &Identity) -> Result<Subject, Varlin
             span.record("container_id", reg.reg.id.as_str());
             span.record("container_type", reg.reg.runtime.as_str());
             if !reg.admits(&id.pid_ns_chain) {
-                warn!(container = %reg.reg.id, registered_pid_ns = reg.reg.pid_ns, caller_pid_ns = ?id.pid_ns_chain, init_alive = reg.pin.alive(), "pid namespace does not match the registration");
+                info!(container = %reg.reg.id, registered_pid_ns = reg.reg.pid_ns, caller_pid_ns = ?id.pid_ns_chain, init_alive = reg.pin.alive(), "pid namespace does not match the registration");
                 return refuse(ctx, id, "pid namespace does not match the container's registration");
             }
             Ok(Subject::Container(reg))
@@ -172,12 +172,12 @@ async fn registration(ctx: &CallContext, c: &ContainerRef) -> Result<Registered,
 
 /// Whom the caller is, with its process identity when it has one: a VM guest is its CID,
 /// a local process is resolved by [`resolve`].
-pub async fn resolve_origin(ctx: &CallContext) -> Result<(Option<Identity>, Subject), VarlinkError> {
+pub async fn resolve_origin(ctx: &CallContext) -> Result<(Option<&Identity>, Subject), VarlinkError> {
     match &ctx.origin {
         Origin::Vm(cid) => Ok((None, Subject::Vm(*cid))),
         Origin::Process(_) => {
             let id = caller(ctx)?;
-            let subject = resolve(ctx, &id).await?;
+            let subject = resolve(ctx, id).await?;
             Ok((Some(id), subject))
         }
     }
@@ -224,7 +224,7 @@ pub fn check_assertion(claimed: Option<&str>, subject: &Subject) -> Result<(), V
     if ok {
         return Ok(());
     }
-    warn!(claimed, "request names another container; refused");
+    info!(claimed, "request names another container; refused");
     Err(VarlinkError::permission_denied())
 }
 
@@ -234,22 +234,22 @@ fn in_group(id: &Identity, gid: Option<u32>) -> bool {
 }
 
 /// `io.ras.Admin` is for root and the admin group.
-pub fn authorize_admin(ctx: &CallContext) -> Result<Identity, VarlinkError> {
+pub fn authorize_admin(ctx: &CallContext) -> Result<&Identity, VarlinkError> {
     let id = caller(ctx)?;
-    if in_group(&id, ctx.daemon.admin_gid) {
+    if in_group(id, ctx.daemon.admin_gid) {
         return Ok(id);
     }
-    warn!(uid = id.uid, exe = %id.exe, "admin call refused");
+    info!(uid = id.uid, exe = %id.exe, "admin call refused");
     Err(VarlinkError::permission_denied())
 }
 
 /// `io.ras.Remote` is for admins, the remote group, and the bridge's uid (`remote_uid`).
-pub fn authorize_remote(ctx: &CallContext) -> Result<Identity, VarlinkError> {
+pub fn authorize_remote(ctx: &CallContext) -> Result<&Identity, VarlinkError> {
     let id = caller(ctx)?;
     let d = &ctx.daemon;
-    if in_group(&id, d.admin_gid) || in_group(&id, d.remote_gid) || d.config.remote_uid == Some(id.uid) {
+    if in_group(id, d.admin_gid) || in_group(id, d.remote_gid) || d.config.remote_uid == Some(id.uid) {
         return Ok(id);
     }
-    warn!(uid = id.uid, exe = %id.exe, "remote challenge from an unauthorized caller");
+    info!(uid = id.uid, exe = %id.exe, "remote challenge from an unauthorized caller");
     Err(VarlinkError::permission_denied())
 }

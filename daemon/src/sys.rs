@@ -56,17 +56,17 @@ pub fn pidfd_alive(pidfd: &impl AsRawFd) -> bool {
 }
 
 /// `fstatat(2)` relative to a directory fd, following symlinks: for `/proc/<pid>/exe` and
-/// `root` that is the file the magic link leads to.
-pub fn fstatat(dir: &impl AsRawFd, path: &std::ffi::CStr) -> io::Result<std::fs::Metadata> {
-    // std has no fstatat; open with O_PATH (no access to the content needed) and fstat that.
-    let flags = libc::O_PATH | libc::O_CLOEXEC;
-    // SAFETY: `dir` is a live fd and `path` a NUL-terminated string that outlives the call.
-    let fd = unsafe { libc::openat(dir.as_raw_fd(), path.as_ptr(), flags) };
-    if fd < 0 {
+/// `root` that is the file the magic link leads to. One syscall.
+pub fn fstatat(dir: &impl AsRawFd, path: &std::ffi::CStr) -> io::Result<libc::stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `dir` is a live fd, `path` a NUL-terminated string that outlives the call, and
+    // `st` points to writable memory of the size fstatat fills.
+    let rc = unsafe { libc::fstatat(dir.as_raw_fd(), path.as_ptr(), st.as_mut_ptr(), 0) };
+    if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: on success openat returned a new fd that nothing else owns.
-    std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }).metadata()
+    // SAFETY: fstatat succeeded, so it initialized the whole struct.
+    Ok(unsafe { st.assume_init() })
 }
 
 /// `SO_PASSCRED` on a unix socket: the kernel then attaches the writer's pid, uid and gid to
@@ -238,4 +238,26 @@ pub async fn wait_exit(pidfd: OwnedFd) -> io::Result<()> {
     let afd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)? };
     let _ = afd.readable().await?;
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit and returns it. Each connection
+/// holds a socket, a pidfd, its `/proc` directory and its cgroup file, and each registration
+/// a pidfd and a root: a thousand agents are past the usual soft limit of 1024, while
+/// service managers set the hard limit far higher for exactly this.
+pub fn raise_nofile_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit struct to the pointer it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+        // SAFETY: setrlimit reads one rlimit struct; raising the soft limit up to the hard
+        // one needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        lim = raised;
+    }
+    Ok(lim.rlim_cur)
 }

@@ -53,16 +53,31 @@ pub struct Header {
 
 /// Signs `claims` with the AK, embedding its certificate `chain` (DER, leaf first).
 pub fn sign(claims: &Claims, chain: &[Vec<u8>], key: &EcdsaKeyPair) -> Result<String, JwsError> {
+    sign_with_header(&encode_header(chain), claims, key)
+}
+
+/// The protected header for `chain` (DER, leaf first), base64url-encoded. It changes only
+/// when the chain does, so a signer encodes it once per chain, not once per signature.
+pub fn encode_header(chain: &[Vec<u8>]) -> String {
     let header = Header {
         alg: "ES256".into(),
         typ: Some("eat+jwt".into()),
         x5c: chain.iter().map(|c| STANDARD.encode(c)).collect(),
     };
-    let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serializes"));
-    let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
-    let input = format!("{h}.{p}");
-    let sig = key.sign(&ring::rand::SystemRandom::new(), input.as_bytes()).map_err(|_| JwsError::Sign)?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serializes"))
+}
+
+/// Signs `claims` under a header made by [`encode_header`].
+pub fn sign_with_header(header: &str, claims: &Claims, key: &EcdsaKeyPair) -> Result<String, JwsError> {
+    let payload = serde_json::to_vec(claims).expect("claims serialize");
+    let mut out = String::with_capacity(header.len() + 2 + (payload.len() * 4).div_ceil(3) + 87);
+    out.push_str(header);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+    let sig = key.sign(&ring::rand::SystemRandom::new(), out.as_bytes()).map_err(|_| JwsError::Sign)?;
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(sig.as_ref(), &mut out);
+    Ok(out)
 }
 
 /// A parsed, not yet verified, JWS.

@@ -34,7 +34,7 @@ complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "verify" -d 'Verify ev
 complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "trust-anchor" -d 'Print the PEM certificate a verifier passes as --trust'
 complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "ak" -d 'Manage the attestation key (root or the admin group)'
 complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "reference" -d 'Reference values'
-complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "bench" -d 'Measure the GetEvidence round trip (percentiles)'
+complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "bench" -d 'Measure an operation\'s throughput and latency percentiles at a concurrency'
 complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "container" -d 'Manage registered containers (root or the admin group)'
 complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "measure" -d 'Runtime measurements of this process\'s subject (host or container)'
 complete -c rasctl -n "__fish_rasctl_needs_command" -f -a "attest" -d 'Challenge a host, or one container on it, and verify the answer'
@@ -96,14 +96,21 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from help" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s n -l count -d 'Measured calls' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l warmup -d 'Unmeasured calls first' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l connect -d 'Measure remote challenges (io.ras.Remote.Challenge) at tcp:HOST:PORT or unix:PATH instead of local GetEvidence on --socket' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l container -d 'Challenge this container (through its agent) instead of the host; needs --connect' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l op -d 'What to measure: `ping` (org.varlink.service.GetInfo), `evidence` (GetEvidence on --socket), `sign` (ES256 in this process over a signing input of the size rasd produces), `remote` (io.ras.Remote.Challenge of the host) or `container` (Challenge of --container, through its agent)' -r -f -a "ping\t'`org.varlink.service.GetInfo`: the transport\'s round trip'
+evidence\t'`io.ras.Attestation.GetEvidence` on --socket'
+sign\t'ES256 signatures in this process: the crypto limit'
+remote\t'`io.ras.Remote.Challenge` of the host'
+container\t'`io.ras.Remote.Challenge` of --container'"
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l connect -d 'Where `ping`, `remote` and `container` connect: tcp:HOST:PORT, unix:PATH or vsock:CID:PORT (default: unix:--socket)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s c -l concurrency -d 'Persistent connections (or, for `sign`, threads) calling at once' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s n -l count -d 'Measured calls in all (default 1000 unless --duration is given)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l duration -d 'Measure for this many seconds instead of a count' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l warmup -d 'Unmeasured calls per connection first' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l container -d 'The container to challenge (`--op container`)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l type -d 'Runtime of --container' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l json -d 'Print machine-readable JSON instead of text'
-complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_seen_subcommand_from list add remove help" -s h -l help -d 'Print help'
@@ -164,7 +171,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "trust-anchor" -d 'Print the PEM certificate a verifier passes as --trust'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "ak" -d 'Manage the attestation key (root or the admin group)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "reference" -d 'Reference values'
-complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "bench" -d 'Measure the GetEvidence round trip (percentiles)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "bench" -d 'Measure an operation\'s throughput and latency percentiles at a concurrency'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "container" -d 'Manage registered containers (root or the admin group)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "measure" -d 'Runtime measurements of this process\'s subject (host or container)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent help" -f -a "attest" -d 'Challenge a host, or one container on it, and verify the answer'

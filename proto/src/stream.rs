@@ -6,20 +6,24 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::codec::{encode, Decoder, FrameError};
 use crate::error::ProtoError;
 
-/// How much is read from the socket at once.
+/// The most read from the socket at once.
 const READ_CHUNK: usize = 16 * 1024;
+/// The first read's size. Requests are a few hundred bytes, and a connection that sits idle
+/// (an agent's stream, a bridge's upstream) keeps its read buffer: a thousand agents at
+/// 16 KiB each would be 16 MiB of rasd. The buffer doubles whenever a read fills it.
+const FIRST_CHUNK: usize = 512;
 
 /// Reads NUL-terminated messages, holding at most `limit + READ_CHUNK` bytes per connection.
 pub struct MessageReader<R> {
     inner: R,
     decoder: Decoder,
-    chunk: Box<[u8]>,
+    chunk: Vec<u8>,
 }
 
 impl<R: AsyncRead + Unpin> MessageReader<R> {
     /// A reader that refuses messages longer than `limit` bytes.
     pub fn new(inner: R, limit: usize) -> Self {
-        MessageReader { inner, decoder: Decoder::new(limit), chunk: vec![0; READ_CHUNK].into_boxed_slice() }
+        MessageReader { inner, decoder: Decoder::new(limit), chunk: vec![0; FIRST_CHUNK] }
     }
 
     /// The next message. `Ok(None)` is a clean end of stream; an oversized message gives
@@ -34,6 +38,9 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                 return if self.decoder.is_idle() { Ok(None) } else { Err(ProtoError::TruncatedMessage) };
             }
             self.decoder.push(&self.chunk[..n]);
+            if n == self.chunk.len() && n < READ_CHUNK {
+                self.chunk.resize(2 * n, 0);
+            }
         }
     }
 

@@ -311,6 +311,52 @@ os.execv("/bin/sh", ["sh", "-c", "printf '%s\\000' \"$0\" >&3; timeout 10 cat <&
     assert!(replies[1]["parameters"]["reason"].as_str().unwrap().contains("executed another file"), "{}", replies[1]);
 }
 
+/// Attack: connect from one cgroup, get identified, then move into another cgroup and ask
+/// through the same connection. The cgroup names the container, so it was fixed at connect;
+/// the request after the move is refused.
+#[test]
+fn a_cgroup_move_after_connect_is_refused() {
+    if !root_or_skip() {
+        return;
+    }
+    let r = Rasd::start(&[]);
+    let target = cgroup_base().join(format!("ras-test-move-{}", &nonce()[..12]));
+    std::fs::create_dir(&target).unwrap();
+    let script = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+def call():
+    req = '{"method":"io.ras.Attestation.GetEvidence","parameters":{"nonce":"%s"}}' % sys.argv[2]
+    s.sendall(req.encode() + b"\0")
+    buf = b""
+    while not buf.endswith(b"\0"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    sys.stdout.write(buf.rstrip(b"\0").decode() + "\n")
+    sys.stdout.flush()
+call()
+with open(sys.argv[3], "w") as f:
+    f.write("0")
+call()
+"#;
+    let procs = target.join("cgroup.procs");
+    let out = python(script, &[r.socket().to_str().unwrap(), &nonce(), procs.to_str().unwrap()]);
+    let _ = std::fs::remove_dir(&target);
+    let body = text(&out.stdout);
+    let replies: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{body}{}", text(&out.stderr))))
+        .collect();
+    assert_eq!(replies.len(), 2, "{body}{}", text(&out.stderr));
+    assert!(replies[0]["parameters"]["evidence"].is_string(), "before the move: {}", replies[0]);
+    assert_eq!(replies[1]["error"], "io.ras.Protocol.PeerChanged", "{}", replies[1]);
+    assert!(replies[1]["parameters"]["reason"].as_str().unwrap().contains("another cgroup"), "{}", replies[1]);
+    assert!(r.log().contains("change=\"cgroup\""), "{}", r.log());
+}
+
 /// Attack: rewrite an executable in place with the same size and restore its mtime, hoping
 /// the digest cache (keyed on what the owner can restore) reports the old digest.
 #[test]

@@ -2,6 +2,7 @@
 //! Each test starts its own rasd on temp paths; nothing touches /run/ras or /var/lib/ras.
 
 mod attacks;
+mod bench;
 mod bridge;
 mod ca;
 mod claims;

@@ -310,6 +310,8 @@ fn a_call_leaves_a_journal_entry_with_the_peer_fields() {
         .arg(&run)
         .arg("--state-dir")
         .arg(dir.path().join("state"))
+        // Routine calls are logged at debug (refusals at notice): ask for them.
+        .env("RAS_LOG", "debug")
         .spawn()
         .unwrap();
     wait_for(Duration::from_secs(10), || run.join("rasd.sock").exists()).expect("rasd up");

@@ -9,7 +9,7 @@ use ras_proto::api::agent::{AgentError, Event, EventKind, Respond};
 use ras_proto::api::Empty;
 use ras_proto::VarlinkError;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::agents::{AgentGuard, AgentKey, Answer};
 use crate::daemon::Daemon;
@@ -52,7 +52,7 @@ pub fn serve<'a>(
 /// agent.
 pub async fn respond(
     daemon: &Arc<Daemon>,
-    identity: Option<Identity>,
+    identity: Option<&Identity>,
     subject: &Subject,
     call: Respond,
 ) -> Result<Empty, VarlinkError> {
@@ -60,11 +60,11 @@ pub async fn respond(
     let responder = agent_key(subject)?;
     let target = daemon.agents.pending_for(&call.id).ok_or_else(unknown)?;
     if target != responder {
-        warn!(challenge_for = %target, %responder, "answer from another container; refused");
+        info!(challenge_for = %target, %responder, "answer from another container; refused");
         return Err(VarlinkError::permission_denied());
     }
     let measurements = measure(daemon, subject).await?;
-    let answer = Answer { identity, measurements, claims: call.claims.clone() };
+    let answer = Answer { identity: identity.cloned(), measurements, claims: call.claims };
     if !daemon.agents.answer(&call.id, answer) {
         return Err(unknown());
     }

@@ -7,7 +7,7 @@ use ras_evidence::pem;
 use ras_evidence::runtime_log::{MAX_CONTENT, MAX_ENTRIES, MAX_LABEL};
 use ras_proto::api::attestation::{AttestationError, Evidence, ExtendMeasurement, Extended, GetEvidence, Info};
 use ras_proto::VarlinkError;
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::daemon::Daemon;
 use crate::identity::Identity;
@@ -27,7 +27,7 @@ pub async fn get_evidence(
     let input =
         EvidenceInput { nonce: &call.nonce, subject, caller: Some(caller), measurements, workload_claims: None };
     let evidence = sign_evidence(daemon, input).await?;
-    info!(subject = %subject.claim(), exe = %caller.exe, "evidence issued");
+    debug!(subject = %subject.claim(), exe = %caller.exe, "evidence issued");
     Ok(Evidence { evidence })
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ras_proto::api::attestation::Evidence;
 use ras_proto::api::remote::{Challenge, RemoteError};
 use ras_proto::VarlinkError;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::agents::{AgentKey, ChallengeError};
 use crate::daemon::Daemon;
@@ -38,7 +38,7 @@ pub async fn challenge(
                 workload_claims: None,
             };
             let evidence = sign_evidence(d, input).await?;
-            info!(peer, subject = "host", "remote challenge answered");
+            debug!(peer, subject = "host", "remote challenge answered");
             return Ok(Evidence { evidence });
         }
         Subject::Container(r) => (AgentKey::Container(r.reg.container()), r.reg.id.clone(), r.reg.runtime.to_string()),
@@ -62,6 +62,6 @@ pub async fn challenge(
         workload_claims: answer.claims,
     };
     let evidence = sign_evidence(d, input).await?;
-    info!(peer, subject = %subject.claim(), agent = %key, "remote challenge answered through the agent");
+    debug!(peer, subject = %subject.claim(), agent = %key, "remote challenge answered through the agent");
     Ok(Evidence { evidence })
 }

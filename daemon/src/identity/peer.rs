@@ -12,7 +12,7 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use thiserror::Error;
@@ -110,6 +110,11 @@ impl FileKey {
     pub fn of(m: &std::fs::Metadata) -> Self {
         FileKey { dev: m.dev(), ino: m.ino(), ctime: (m.ctime(), m.ctime_nsec()) }
     }
+
+    /// The key of what `fstatat(2)` returned.
+    pub fn of_stat(st: &libc::stat) -> Self {
+        FileKey { dev: st.st_dev, ino: st.st_ino, ctime: (st.st_ctime, st.st_ctime_nsec) }
+    }
 }
 
 /// Namespace inodes of a process.
@@ -164,6 +169,9 @@ pub struct Peer {
     pub pid: i32,
     pidfd: OwnedFd,
     dir: OwnedFd,
+    /// `/proc/<pid>/cgroup`, kept open: each check re-reads it with one `pread` at offset 0
+    /// (a seq_file renders afresh from offset 0) instead of open, read, read, close.
+    cgroup: File,
     identity: Identity,
 }
 
@@ -185,8 +193,13 @@ impl Peer {
     /// Pins `pid` by `pidfd` and reads its identity through the pin.
     pub fn pin(pid: i32, uid: u32, gid: u32, pidfd: OwnedFd, cache: &ExeCache) -> Result<Self, IdentityError> {
         let dir = open_pinned(pid, &pidfd)?;
-        let identity = read_identity(pid, uid, gid, &pidfd, &dir, cache)?;
-        Ok(Peer { pid, pidfd, dir, identity })
+        let cgroup = sys::openat(&dir, c"cgroup", false).map_err(|source| IdentityError::Proc {
+            pid,
+            what: "cgroup",
+            source,
+        })?;
+        let identity = read_identity(pid, uid, gid, &pidfd, &dir, &cgroup, cache)?;
+        Ok(Peer { pid, pidfd, dir, cgroup, identity })
     }
 
     /// What the kernel said of the peer when it connected.
@@ -200,7 +213,10 @@ impl Peer {
     }
 
     /// Checks that a request written by `writer` (the pid the kernel attached to its bytes)
-    /// may be served under the identity fixed at connect. Four syscalls when it holds.
+    /// may be served under the identity fixed at connect. Three syscalls when it holds: the
+    /// liveness probe, a stat of what `exe` leads to, a pread of `cgroup`. The probe comes
+    /// first, so the two reads describe the pinned process, whose pid cannot be reused while
+    /// the pidfd says it lives; a process that dies between them makes the reads fail.
     pub fn check(&self, writer: Option<i32>) -> Result<(), PeerChange> {
         if writer != Some(self.pid) {
             return Err(PeerChange::ForeignWriter { writer, pinned: self.pid });
@@ -210,14 +226,23 @@ impl Peer {
         }
         // The file /proc/<pid>/exe leads to now: another file after an execve.
         match sys::fstatat(&self.dir, c"exe") {
-            Ok(m) if FileKey::of(&m) == self.identity.exe_key => {}
+            Ok(st) if FileKey::of_stat(&st) == self.identity.exe_key => {}
             Ok(_) => return Err(PeerChange::Exec(self.pid)),
             Err(_) => return Err(PeerChange::Exited(self.pid)),
         }
-        match read_text(&self.dir, c"cgroup") {
-            Ok(c) if c == self.identity.cgroup => {}
-            Ok(_) => return Err(PeerChange::Cgroup(self.pid)),
+        let mut buf = [0u8; CGROUP_BUF];
+        let now = match self.cgroup.read_at(&mut buf, 0) {
+            Ok(n) if n < buf.len() => &buf[..n],
+            // Too long for one read (many v1 hierarchies with deep paths): read it whole.
+            Ok(_) => match read_cgroup(&self.cgroup) {
+                Ok(c) if c == self.identity.cgroup => return Ok(()),
+                Ok(_) => return Err(PeerChange::Cgroup(self.pid)),
+                Err(_) => return Err(PeerChange::Exited(self.pid)),
+            },
             Err(_) => return Err(PeerChange::Exited(self.pid)),
+        };
+        if now != self.identity.cgroup.as_bytes() {
+            return Err(PeerChange::Cgroup(self.pid));
         }
         Ok(())
     }
@@ -230,6 +255,7 @@ fn read_identity(
     gid: u32,
     pidfd: &OwnedFd,
     dir: &OwnedFd,
+    cgroup: &File,
     cache: &ExeCache,
 ) -> Result<Identity, IdentityError> {
     let proc_err = |what: &'static str| move |source: io::Error| IdentityError::Proc { pid, what, source };
@@ -240,7 +266,7 @@ fn read_identity(
         user: ns_inode(dir, c"ns/user").map_err(proc_err("ns/user"))?,
         cgroup: ns_inode(dir, c"ns/cgroup").map_err(proc_err("ns/cgroup"))?,
     };
-    let cgroup = read_text(dir, c"cgroup").map_err(proc_err("cgroup"))?;
+    let cgroup = read_cgroup(cgroup).map_err(proc_err("cgroup"))?;
     let status = read_text(dir, c"status").map_err(proc_err("status"))?;
     let exe = nix::fcntl::readlinkat(Some(dir.as_raw_fd()), "exe")
         .map_err(|e| proc_err("exe")(e.into()))?
@@ -250,7 +276,7 @@ fn read_identity(
     let exe_file = sys::openat(dir, c"exe", false).map_err(proc_err("exe"))?;
     let exe_key = FileKey::of(&exe_file.metadata().map_err(proc_err("exe"))?);
     let exe_sha256 = cache.digest(exe_file).map_err(proc_err("exe"))?;
-    let root_meta = sys::fstatat(dir, c"root").map_err(proc_err("root"))?;
+    let root = sys::fstatat(dir, c"root").map_err(proc_err("root"))?;
     // The reads above went through `dir`; confirm the process still lives so that none of
     // them raced its exit (a dead process's entries read as errors, never as another's).
     check_pin(pid, pidfd)?;
@@ -265,7 +291,7 @@ fn read_identity(
         exe,
         exe_key,
         exe_sha256,
-        root: (root_meta.dev(), root_meta.ino()),
+        root: (root.st_dev, root.st_ino),
         pid_ns_chain,
         placement,
     })
@@ -330,6 +356,26 @@ pub fn pid_ns_chain(dir: &OwnedFd) -> io::Result<Vec<u64>> {
 /// The inode of a namespace entry (`ns/pid`, …).
 pub fn ns_inode(dir: &OwnedFd, name: &CStr) -> io::Result<u64> {
     Ok(sys::openat(dir, name, false)?.metadata()?.ino())
+}
+
+/// One `pread` of the cgroup file fits this; a longer one is read whole.
+const CGROUP_BUF: usize = 4096;
+
+/// The whole cgroup file, from offset 0, through the fd kept open for it (bounded).
+fn read_cgroup(f: &File) -> io::Result<String> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; CGROUP_BUF];
+    loop {
+        let n = f.read_at(&mut buf, out.len() as u64)?;
+        if n == 0 {
+            break;
+        }
+        if out.len() + n > MAX_PROC_FILE as usize {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "cgroup file too large"));
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(out).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "cgroup file is not UTF-8"))
 }
 
 /// A bounded read of a `/proc` text file through the pinned directory.
