@@ -4,11 +4,13 @@
 //! kernel exactly as it identifies Docker's containers: only the engine's answer at
 //! registration is stood in, and that answer is off the measured path.
 //!
-//! Usage: `ras-bench-fleet RASCTL CONTAINER_SOCKET`. It prints `docker PATH` (for
-//! `rasd --docker-socket`), then reads commands from stdin: `grow N` brings the fleet to N
-//! agents and prints `grown N FIRST_ID`. At end of input every agent and cgroup goes.
+//! Usage: `ras-bench-fleet RASCTL CONTAINER_SOCKET CONTROL`. It prints `docker PATH` (for
+//! `rasd --docker-socket`), then watches the file CONTROL: `grow N` in it brings the fleet to
+//! N agents and prints `grown N FIRST_ID`. When CONTROL is removed every agent and cgroup
+//! goes and it exits. (A file, not stdin: every process the script starts would inherit the
+//! write end of a pipe and keep the fleet alive.)
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::sync::Mutex;
 
 use ras_tests::fake::{FakeCgroup, FakeDocker};
@@ -18,8 +20,8 @@ const SPAWNERS: usize = 4;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, rasctl, socket] = args.as_slice() else {
-        eprintln!("usage: ras-bench-fleet RASCTL CONTAINER_SOCKET");
+    let [_, rasctl, socket, control] = args.as_slice() else {
+        eprintln!("usage: ras-bench-fleet RASCTL CONTAINER_SOCKET CONTROL");
         std::process::exit(2);
     };
     let docker = FakeDocker::start();
@@ -27,14 +29,17 @@ fn main() {
     std::io::stdout().flush().expect("stdout");
     let fleet: Mutex<Vec<FakeCgroup>> = Mutex::new(Vec::new());
     let script = format!("exec {rasctl} --socket {socket} agent --max-backoff 1000 2>/dev/null");
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        let Some(n) = line.strip_prefix("grow ").and_then(|n| n.trim().parse::<usize>().ok()) else {
-            eprintln!("ras-bench-fleet: unknown command {line:?}");
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let Ok(line) = std::fs::read_to_string(control) else { break };
+        let Some(n) = line.trim().strip_prefix("grow ").and_then(|n| n.trim().parse::<usize>().ok()) else {
             continue;
         };
         let have = fleet.lock().expect("fleet").len();
-        let todo = n.saturating_sub(have);
+        if n <= have {
+            continue;
+        }
+        let todo = n - have;
         std::thread::scope(|s| {
             for t in 0..SPAWNERS {
                 let (fleet, docker, script) = (&fleet, &docker, &script);
