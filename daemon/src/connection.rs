@@ -153,15 +153,17 @@ async fn stream_agent<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
         r.continues = true;
         r
     }
-    if conn.write(&event(&s.ready)).await.is_err() {
+    // `send` bounds each write by the idle timeout: an agent that stops reading loses its
+    // stream instead of holding the task and its connection forever.
+    if !conn.send(&event(&s.ready)).await {
         return;
     }
     loop {
         tokio::select! {
             ev = s.events.recv() => match ev {
                 Some(ev) => {
-                    if let Err(e) = conn.write(&event(&ev)).await {
-                        info!(cause = %e, "agent stream broke");
+                    if !conn.send(&event(&ev)).await {
+                        info!("agent stream broke or the agent stopped reading; closing");
                         return;
                     }
                 }

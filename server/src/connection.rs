@@ -95,11 +95,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.reader.next_message().await
     }
 
-    /// Writes one reply with no deadline, for a stream that stays open.
-    pub async fn write(&mut self, reply: &Reply) -> Result<(), ProtoError> {
-        write_message(self.reader.get_mut(), &reply.to_json()).await
-    }
-
     /// The stream.
     pub fn stream(&self) -> &S {
         self.reader.get_ref()
