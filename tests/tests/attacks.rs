@@ -232,7 +232,20 @@ fn a_runtime_that_names_a_process_outside_the_container_is_refused() {
     r.add_container("fake");
 }
 
+/// What the attack scripts share: reading one NUL-terminated reply off a socket.
+const PY_PRELUDE: &str = r#"
+def reply(s):
+    buf = b""
+    while not buf.endswith(b"\0"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.rstrip(b"\0").decode()
+"#;
+
 fn python(script: &str, args: &[&str]) -> Output {
+    let script = format!("{PY_PRELUDE}{script}");
     Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3")
 }
 
@@ -253,13 +266,7 @@ req = json.dumps({"method": "io.ras.Attestation.GetEvidence", "parameters": {"no
 if os.fork() == 0:
     time.sleep(0.5)
     s.sendall(req)
-    buf = b""
-    while not buf.endswith(b"\0"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    sys.stdout.write(buf.rstrip(b"\0").decode())
+    sys.stdout.write(reply(s))
     sys.stdout.flush()
     os._exit(0)
 os.set_inheritable(s.fileno(), True)
@@ -289,10 +296,7 @@ s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 req = '{"method":"io.ras.Attestation.GetEvidence","parameters":{"nonce":"%s"}}' % sys.argv[2]
 s.sendall(req.encode() + b"\0")
-buf = b""
-while not buf.endswith(b"\0"):
-    buf += s.recv(65536)
-sys.stdout.write(buf.decode())
+sys.stdout.write(reply(s) + "\0")
 sys.stdout.flush()
 os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
@@ -329,13 +333,7 @@ s.connect(sys.argv[1])
 def call():
     req = '{"method":"io.ras.Attestation.GetEvidence","parameters":{"nonce":"%s"}}' % sys.argv[2]
     s.sendall(req.encode() + b"\0")
-    buf = b""
-    while not buf.endswith(b"\0"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    sys.stdout.write(buf.rstrip(b"\0").decode() + "\n")
+    sys.stdout.write(reply(s) + "\n")
     sys.stdout.flush()
 call()
 with open(sys.argv[3], "w") as f:
@@ -565,13 +563,7 @@ except PermissionError:
     s = socket.socket(socket.AF_UNIX)
     s.connect(sys.argv[1])
 s.sendall(req)
-buf = b""
-while not buf.endswith(b"\0"):
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    buf += chunk
-print(buf.rstrip(b"\0").decode())
+print(reply(s))
 "#;
     let out = python(script, &[r.socket().to_str().unwrap()]);
     let said = text(&out.stdout);
