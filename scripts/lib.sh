@@ -27,3 +27,19 @@ wait_socket() {
     cat "$log" >&2
     return 1
 }
+
+# Prints the Debian archive apt uses here (deb822 or one-line sources), or RAS_DEBIAN_MIRROR.
+apt_mirror() {
+    if [ -n "${RAS_DEBIAN_MIRROR:-}" ]; then
+        echo "$RAS_DEBIAN_MIRROR"
+        return
+    fi
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        awk '/^URIs:/ && !/security/ { print $2; exit }' "$f"
+        return
+    done
+    awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
+        /etc/apt/sources.list 2>/dev/null
+}

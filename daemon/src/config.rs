@@ -45,7 +45,8 @@ pub struct Args {
     /// Group whose members may call io.ras.Admin, besides root (default: none, root only).
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
-    /// Group that owns the host socket: its members may connect (default: ras, if it exists).
+    /// Group that owns the host socket: its members may connect (default: ras, if it exists;
+    /// a group named here or in the file must exist).
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
     /// Largest accepted message, in bytes.
@@ -65,9 +66,10 @@ pub struct Args {
     /// Most calls of one container served at once; more wait their turn.
     #[arg(long, value_name = "N")]
     pub max_container_calls: Option<usize>,
-    /// Register a container on its first connection to the container socket.
-    #[arg(long)]
-    pub auto_register: bool,
+    /// Register a container on its first connection to the container socket
+    /// (`--auto-register=false` overrides the file). Default: false.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub auto_register: Option<bool>,
     /// Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week).
     #[arg(long, value_name = "MINUTES", allow_negative_numbers = true)]
     pub health_check: Option<i64>,
@@ -135,6 +137,8 @@ pub struct Config {
     pub admin_group: Option<String>,
     /// Host socket group name.
     pub socket_group: Option<String>,
+    /// Whether `socket_group` was named by the operator (then it must exist) or is the default.
+    pub socket_group_explicit: bool,
     /// Message bound.
     pub max_message_size: usize,
     /// Connection bound per socket.
@@ -179,13 +183,14 @@ impl Config {
             tee: args.tee.or(file.tee).unwrap_or(TeeKind::Sim),
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
             admin_group: args.admin_group.or(file.admin_group),
+            socket_group_explicit: args.socket_group.is_some() || file.socket_group.is_some(),
             socket_group: args.socket_group.or(file.socket_group).or_else(|| Some("ras".into())),
             max_message_size: args.max_message_size.or(file.max_message_size).unwrap_or(ras_proto::DEFAULT_MAX_MESSAGE),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(1024),
             idle_timeout: Duration::from_secs(args.idle_timeout.or(file.idle_timeout).unwrap_or(120).max(1)),
             max_container_connections: args.max_container_connections.or(file.max_container_connections).unwrap_or(32),
             max_container_calls: args.max_container_calls.or(file.max_container_calls).unwrap_or(8),
-            auto_register: args.auto_register || file.auto_register.unwrap_or(false),
+            auto_register: args.auto_register.or(file.auto_register).unwrap_or(false),
             health_check: match test_health_check_seconds() {
                 Some(secs) => Some(Duration::from_secs(secs.max(1))),
                 None => health_check(args.health_check.or(file.health_check).unwrap_or(0))?,
@@ -298,6 +303,25 @@ mod tests {
         let cfg = Config::resolve(args(&["--config", f.to_str().unwrap(), "--runtime-dir", "/flag/run"])).unwrap();
         assert_eq!(cfg.runtime_dir, PathBuf::from("/flag/run"));
         assert_eq!(cfg.state_dir, PathBuf::from("/from/file"));
+    }
+
+    #[test]
+    fn a_boolean_in_the_file_is_overridden_by_its_flag_either_way() {
+        let d = tempfile::tempdir().unwrap();
+        let (on, off) = (d.path().join("on.toml"), d.path().join("off.toml"));
+        std::fs::write(&on, "auto_register = true\n").unwrap();
+        std::fs::write(&off, "auto_register = false\n").unwrap();
+        let resolve = |f: &Path, extra: &[&str]| {
+            let mut a = vec!["--config", f.to_str().unwrap()];
+            a.extend_from_slice(extra);
+            Config::resolve(args(&a)).unwrap().auto_register
+        };
+        assert!(resolve(&on, &[]));
+        assert!(!resolve(&on, &["--auto-register=false"]));
+        assert!(resolve(&off, &["--auto-register"]));
+        assert!(resolve(&off, &["--auto-register=true"]));
+        assert!(!Config::resolve(args(&[])).unwrap().auto_register || Path::new(DEFAULT_CONFIG).exists());
+        assert!(Args::try_parse_from(["rasd", "--auto-register=maybe"]).is_err());
     }
 
     #[test]

@@ -92,6 +92,19 @@ pub struct Daemon {
     pub quotas: Quotas,
 }
 
+/// Looks up a group the operator named; a name that does not resolve is a configuration
+/// error, never a silently root-only socket or an authorization rule that matches no one.
+fn gid_of(option: &str, name: &str) -> anyhow::Result<u32> {
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => anyhow::bail!(
+            "--{option} {name}: no such group; create it (systemd-sysusers ras.conf, or groupadd --system {name}) or name an existing group in --{option} or {key} in rasd.toml",
+            key = option.replace('-', "_")
+        ),
+        Err(e) => anyhow::bail!("--{option} {name}: group lookup failed: {e}"),
+    }
+}
+
 impl Daemon {
     /// Opens the TEE and the AK (creating them at first start).
     pub fn open(config: Config) -> anyhow::Result<Self> {
@@ -99,11 +112,15 @@ impl Daemon {
             TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
         };
         let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
-        let gid_of =
-            |g: Option<&str>| g.and_then(|g| nix::unistd::Group::from_name(g).ok().flatten()).map(|g| g.gid.as_raw());
-        let admin_gid = gid_of(config.admin_group.as_deref());
-        let remote_gid = gid_of(config.remote_group.as_deref());
-        let socket_gid = gid_of(config.socket_group.as_deref());
+        let admin_gid = config.admin_group.as_deref().map(|g| gid_of("admin-group", g)).transpose()?;
+        let remote_gid = config.remote_group.as_deref().map(|g| gid_of("remote-group", g)).transpose()?;
+        let socket_gid = match config.socket_group.as_deref() {
+            Some(g) if config.socket_group_explicit => Some(gid_of("socket-group", g)?),
+            // The default group `ras` is used when it exists (sysusers creates it); without it
+            // the host socket stays root-only, which is the safe side.
+            Some(g) => nix::unistd::Group::from_name(g).ok().flatten().map(|g| g.gid.as_raw()),
+            None => None,
+        };
         let registry = Registry::open(&config.state_dir).context("load container registrations")?;
         let runtime_logs = Logs::new(&config.state_dir).context("open runtime logs")?;
         let own_pid_ns = std::fs::metadata("/proc/self/ns/pid").context("stat own pid namespace")?.ino();

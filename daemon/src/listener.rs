@@ -128,6 +128,21 @@ pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<D
 
 /// Accepts VM agents over AF_VSOCK. The peer CID comes from the kernel at accept, so it is the
 /// guest's identity; CIDs 0 to 2 (hypervisor, local, host) are not guests and are refused.
+/// Explains a failed AF_VSOCK bind in the operator's terms. EAFNOSUPPORT is what both a kernel
+/// without a vsock transport and rasd.service's `RestrictAddressFamilies=AF_UNIX` return.
+fn vsock_bind_error(port: u32, e: std::io::Error) -> anyhow::Error {
+    if e.raw_os_error() == Some(libc::EAFNOSUPPORT) {
+        anyhow::anyhow!(
+            "vsock_agent_port {port}: AF_VSOCK is not available to rasd ({e}). Under systemd, rasd.service \
+             allows only AF_UNIX: install /usr/share/ras/rasd-vsock.conf as \
+             /etc/systemd/system/rasd.service.d/vsock.conf (rasd(8), VM AGENTS). Otherwise the kernel has \
+             no vsock transport (modprobe vhost_vsock on a VM host), or unset vsock_agent_port"
+        )
+    } else {
+        anyhow::Error::new(e).context(format!("bind vsock:any:{port} for VM agents"))
+    }
+}
+
 async fn vsock_accept_loop(listener: tokio_vsock::VsockListener, daemon: Arc<Daemon>) {
     let limit = Arc::new(Semaphore::new(daemon.config.max_connections));
     loop {
@@ -234,7 +249,7 @@ async fn serve(config: Config, activated: Vec<Activated>) -> anyhow::Result<()> 
     ];
     if let Some(port) = daemon.config.vsock_agent_port {
         let l = tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(libc::VMADDR_CID_ANY, port))
-            .with_context(|| format!("bind vsock:any:{port} for VM agents"))?;
+            .map_err(|e| vsock_bind_error(port, e))?;
         info!(port, "listening for VM agents on AF_VSOCK");
         tasks.push(tokio::spawn(vsock_accept_loop(l, daemon.clone())));
     }

@@ -77,6 +77,10 @@ _rasd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auto-register)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
                 --health-check)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

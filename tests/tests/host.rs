@@ -141,7 +141,7 @@ fn status_is_for_root_or_the_admin_group_only() {
         ras_tests::unavailable("root (to run a caller as another uid)");
         return;
     }
-    let r = Rasd::start(&["--admin-group", "nonexistent-ras-group"]);
+    let r = Rasd::start(&["--admin-group", "adm"]);
     let ok = r.rasctl(&["status", "--json"]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     let status: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();

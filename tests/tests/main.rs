@@ -3,6 +3,7 @@
 
 mod attacks;
 mod bench;
+mod boot;
 mod bridge;
 mod ca;
 mod claims;

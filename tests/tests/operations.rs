@@ -20,7 +20,7 @@ fn staged_units() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for u in ["rasd.socket", "rasd-container.socket", "rasd.service", "ras-bridge.socket", "ras-bridge.service"] {
         let text = std::fs::read_to_string(repo_root().join("systemd").join(u)).unwrap();
-        let text = text.replace("/usr/bin/", &format!("{}/", ras_tests::bin_dir().display()));
+        let text = text.replace("/usr/sbin/", &format!("{}/", ras_tests::bin_dir().display()));
         std::fs::write(dir.path().join(u), text).unwrap();
     }
     dir
@@ -380,8 +380,8 @@ fn install_honours_destdir_and_prefix() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     for f in [
-        "opt/ras/bin/rasd",
-        "opt/ras/bin/ras-bridge",
+        "opt/ras/sbin/rasd",
+        "opt/ras/sbin/ras-bridge",
         "opt/ras/bin/rasctl",
         "opt/ras/lib/systemd/system/rasd.service",
         "opt/ras/lib/systemd/system/rasd.socket",
@@ -397,16 +397,64 @@ fn install_honours_destdir_and_prefix() {
         "opt/ras/share/bash-completion/completions/rasctl",
         "opt/ras/share/zsh/vendor-completions/_rasctl",
         "opt/ras/share/fish/vendor_completions.d/rasctl.fish",
+        "opt/ras/share/ras/rasd-vsock.conf",
         "etc/ras/rasd.toml",
     ] {
         assert!(dest.path().join(f).exists(), "{f} not installed");
     }
     let unit = std::fs::read_to_string(dest.path().join("opt/ras/lib/systemd/system/rasd.service")).unwrap();
-    assert!(unit.contains("ExecStart=/opt/ras/bin/rasd"), "{unit}");
+    assert!(unit.contains("ExecStart=/opt/ras/sbin/rasd"), "{unit}");
     // The sample configuration parses.
     let cfg = dest.path().join("etc/ras/rasd.toml");
     let check = Command::new(bin("rasd")).arg("--config").arg(&cfg).args(["--state-dir", "relative"]).output().unwrap();
     assert!(text(&check.stderr).contains("must be an absolute path"), "config did not parse: {}", text(&check.stderr));
+
+    // --uninstall removes every installed file and keeps the configuration.
+    let out = Command::new(repo_root().join("scripts/install"))
+        .arg("--uninstall")
+        .env("DESTDIR", dest.path())
+        .env("PREFIX", "/opt/ras")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let left: Vec<_> = walkdir(dest.path()).into_iter().filter(|p| p.is_file()).collect();
+    assert_eq!(left, vec![dest.path().join("etc/ras/rasd.toml")], "uninstall left files behind");
+}
+
+#[test]
+fn rasd_refuses_to_start_with_a_group_that_does_not_exist() {
+    for flag in ["--socket-group", "--admin-group", "--remote-group"] {
+        let d = tempfile::tempdir().unwrap();
+        // `timeout`: a rasd that wrongly accepts the group would serve forever.
+        let out = Command::new("timeout")
+            .arg("20")
+            .arg(bin("rasd"))
+            .arg("--runtime-dir")
+            .arg(d.path().join("run"))
+            .arg("--state-dir")
+            .arg(d.path().join("state"))
+            .args([flag, "no-such-ras-group", "--log", "stderr"])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        // 2: rasd could not start (rasd(8), EXIT STATUS).
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains(&format!("{flag} no-such-ras-group: no such group")), "{flag}: {err}");
+        assert!(!d.path().join("run/rasd.sock").exists(), "{flag}: rasd bound its socket anyway");
+    }
+}
+
+/// Every path under `dir`, depth first.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        }
+        out.push(p);
+    }
+    out
 }
 
 #[test]

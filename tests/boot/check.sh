@@ -1,0 +1,49 @@
+#!/bin/bash
+# Runs inside a Debian 12 tree booted with systemd as PID 1 (tests/tests/boot.rs), as a
+# oneshot unit, against the units scripts/install put there. Writes PASS or the failing step
+# to /ras-boot-result, then powers the machine off.
+set -uo pipefail
+exec >/ras-boot-log 2>&1
+nonce=00112233445566778899aabbccddeeff
+fail() {
+    echo "FAIL: $*" | tee /ras-boot-result
+    systemctl status --no-pager 'ras*' || true
+    journalctl --no-pager -o short-monotonic -u 'ras*' || true
+    systemctl poweroff
+    exit 1
+}
+step() { echo "== $*"; }
+as_tester() { setpriv --reuid tester --regid tester --init-groups "$@"; }
+group_of_socket() { stat -c %G /run/ras/rasd.sock; }
+
+step "a member of group ras"
+useradd --no-create-home --shell /usr/sbin/nologin --groups ras tester || fail "useradd tester"
+[ "$(group_of_socket)" = ras ] || fail "before first use, rasd.sock is group $(group_of_socket), not ras"
+
+step "two calls; the first activates rasd"
+as_tester rasctl evidence --nonce $nonce --out /dev/null || fail "first call by a member of ras"
+as_tester rasctl evidence --nonce $nonce --out /dev/null || fail "second call by a member of ras"
+[ "$(group_of_socket)" = ras ] || fail "after rasd started, rasd.sock is group $(group_of_socket), not ras"
+
+step "restart rasd, call again"
+systemctl restart rasd.service || fail "systemctl restart rasd.service"
+[ "$(group_of_socket)" = ras ] || fail "after a restart, rasd.sock is group $(group_of_socket)"
+as_tester rasctl evidence --nonce $nonce --out /dev/null || fail "call after restart"
+
+step "stop rasd; the socket activates it again"
+systemctl stop rasd.service || fail "systemctl stop rasd.service"
+[ "$(group_of_socket)" = ras ] || fail "after a stop, rasd.sock is group $(group_of_socket)"
+as_tester rasctl evidence --nonce $nonce --out /dev/null || fail "call after stop"
+
+step "remote attestation through the socket-activated bridge"
+rasctl trust-anchor >/tmp/root.pem || fail "rasctl trust-anchor"
+rasctl attest --connect tcp:127.0.0.1:7000 --trust /tmp/root.pem --allow-sim || fail "rasctl attest through ras-bridge"
+systemctl is-active --quiet ras-bridge.service || fail "ras-bridge.service is not active after the attest"
+[ "$(stat -c %U "/proc/$(systemctl show -P MainPID ras-bridge.service)")" = ras-bridge ] \
+    || fail "ras-bridge does not run as user ras-bridge"
+
+step "no ras unit failed"
+failed=$(systemctl list-units --failed --plain --no-legend 'ras*' | awk '{print $1}')
+[ -z "$failed" ] || fail "failed units: $failed"
+echo PASS >/ras-boot-result
+systemctl poweroff
