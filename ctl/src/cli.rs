@@ -62,7 +62,7 @@ pub enum ContainerCommand {
         #[arg(value_name = "ID|NAME")]
         container: String,
         /// Runtime: docker, podman, containerd or crio.
-        #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
+        #[arg(long = "type", value_name = "TYPE", default_value = "docker", value_parser = RUNTIMES)]
         runtime: String,
     },
     /// Forget a registration.
@@ -71,7 +71,7 @@ pub enum ContainerCommand {
         #[arg(value_name = "ID|NAME")]
         container: String,
         /// Runtime.
-        #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
+        #[arg(long = "type", value_name = "TYPE", default_value = "docker", value_parser = RUNTIMES)]
         runtime: String,
     },
 }
@@ -87,8 +87,8 @@ pub enum MeasureCommand {
         /// What happened, e.g. load.
         #[arg(long, value_name = "O")]
         operation: String,
-        /// What was measured, e.g. a digest.
-        #[arg(long, value_name = "C")]
+        /// What was measured: sha256:<64 hex digits>.
+        #[arg(long, value_name = "sha256:HEX", value_parser = parse_content)]
         content: String,
     },
 }
@@ -104,7 +104,7 @@ pub struct AttestArgs {
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,
     /// Runtime of --container.
-    #[arg(long = "type", value_name = "TYPE", default_value = "docker", requires = "container")]
+    #[arg(long = "type", value_name = "TYPE", default_value = "docker", value_parser = RUNTIMES, requires = "container")]
     pub runtime: String,
     /// Attest the VM guest with this vsock CID (its agent connected to rasd over AF_VSOCK).
     #[arg(long, value_name = "CID", conflicts_with = "container")]
@@ -164,7 +164,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,
     /// Runtime of --container.
-    #[arg(long = "type", value_name = "TYPE", default_value = "docker")]
+    #[arg(long = "type", value_name = "TYPE", default_value = "docker", value_parser = RUNTIMES)]
     pub runtime: String,
 }
 
@@ -183,6 +183,20 @@ pub enum BenchOp {
     Container,
 }
 
+/// Container runtimes rasd knows (the wire names of `--type`).
+const RUNTIMES: [&str; 4] = ["docker", "podman", "containerd", "crio"];
+
+/// `--content`: a digest in the form the runtime log records, `sha256:` and 64 hex digits
+/// (lowercased), so a placeholder or a typo is refused before anything is made durable.
+fn parse_content(s: &str) -> Result<String, String> {
+    match s.strip_prefix("sha256:") {
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(format!("sha256:{}", hex.to_ascii_lowercase()))
+        }
+        _ => Err(format!("{s:?} is not sha256:<64 hex digits> (e.g. the output of sha256sum FILE)")),
+    }
+}
+
 fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
@@ -196,7 +210,7 @@ pub struct EvidenceArgs {
     /// Nonce, hex, 8 to 64 bytes (default: 32 fresh random bytes).
     #[arg(long, value_name = "HEX")]
     pub nonce: Option<String>,
-    /// Write the evidence to FILE instead of standard output.
+    /// Write the evidence to FILE instead of standard output (- is standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Assert which container this is; rasd refuses if the kernel says otherwise.
@@ -220,7 +234,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,
     /// Runtime of --container.
-    #[arg(long = "type", value_name = "TYPE", default_value = "docker", requires = "container")]
+    #[arg(long = "type", value_name = "TYPE", default_value = "docker", value_parser = RUNTIMES, requires = "container")]
     pub runtime: String,
 }
 

@@ -13,7 +13,7 @@ use ring::rand::SecureRandom;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::failure::{refused, usage, Code, Failure};
+use crate::failure::{usage, Code, Failure};
 
 /// Where a command connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,16 +83,77 @@ pub async fn connect(target: &Target) -> Result<Conn, Failure> {
 
 /// Connects to the local rasd at `--socket`.
 pub async fn local(socket: &Path) -> Result<Conn, Failure> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .with_context(|| format!("connect to rasd at {}", socket.display()))
-        .map_err(|e| Failure::new(Code::Daemon, e))?;
-    Ok(Client::new(Box::new(stream)))
+    match UnixStream::connect(socket).await {
+        Ok(stream) => Ok(Client::new(Box::new(stream))),
+        Err(e) => Err(Failure::new(Code::Daemon, anyhow!("{}", unreachable(socket, &e)))),
+    }
 }
 
-/// One call to the local rasd on a fresh connection.
+/// A failed connect to rasd, with what the operator can do about it.
+fn unreachable(socket: &Path, e: &std::io::Error) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let at = socket.display();
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => format!(
+            "rasd is not listening at {at} ({e}): start it with `systemctl start rasd.socket`, or run rasd; \
+             --socket or RAS_SOCKET name another socket"
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            let group = std::fs::metadata(socket).ok().map(|m| (m.gid(), m.mode() & 0o777));
+            match group {
+                Some((gid, mode)) => {
+                    let name = group_name(gid).unwrap_or_else(|| gid.to_string());
+                    format!(
+                        "cannot connect to rasd at {at} ({e}): the socket is mode {mode:o}, group {name}; \
+                         join that group (usermod -aG {name} USER, then log in again) or run as root"
+                    )
+                }
+                None => format!("cannot connect to rasd at {at} ({e}): a directory on the way is not searchable"),
+            }
+        }
+        _ => format!("connect to rasd at {at}: {e}"),
+    }
+}
+
+/// A group's name from /etc/group (where sysusers puts `ras`); None when it is elsewhere.
+fn group_name(gid: u32) -> Option<String> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let (name, _, id) = (f.next()?, f.next()?, f.next()?);
+        (id.parse() == Ok(gid)).then(|| name.to_string())
+    })
+}
+
+/// One call to the local rasd on a fresh connection. A refusal names the rule that would
+/// allow the call (rasd's journal has the rule that refused it).
 pub async fn call<M: Method>(socket: &Path, call: &M) -> Result<M::Reply, Failure> {
-    Ok(local(socket).await?.call(call).await?)
+    local(socket).await?.call(call).await.map_err(|e| explain_refusal(M::NAME, socket, e))
+}
+
+/// Turns the standard varlink refusals of rasd into exit 1 with the rule that applies.
+pub fn explain_refusal(method: &str, socket: &Path, e: ras_proto::ProtoError) -> Failure {
+    let ras_proto::ProtoError::Call(v) = &e else { return e.into() };
+    let interface = method.rsplit_once('.').map_or(method, |(i, _)| i);
+    let why = match v.name.as_str() {
+        "org.varlink.service.PermissionDenied" => match interface {
+            "io.ras.Admin" => "io.ras.Admin needs root, or membership in rasd's admin group (--admin-group)",
+            "io.ras.Remote" => {
+                "io.ras.Remote needs root, the admin group, rasd's --remote-uid or its --remote-group (ras-bridge)"
+            }
+            _ => {
+                "rasd did not accept this caller for this socket: a container process on the host socket, \
+                 a host process on the container socket, an unregistered container (rasctl container add), \
+                 or a --container that is not the caller's; rasd's journal names the rule"
+            }
+        },
+        "org.varlink.service.InterfaceNotFound" if interface.starts_with("io.ras.") => {
+            "this socket does not serve it: the container socket serves only io.ras.Attestation and \
+             io.ras.Agent; use the host socket /run/ras/rasd.sock"
+        }
+        _ => return e.into(),
+    };
+    Failure::new(Code::Attestation, anyhow!("rasd at {} refused {method} ({}): {why}", socket.display(), v.name))
 }
 
 /// Size of a generated nonce.
@@ -108,11 +169,11 @@ pub fn fresh_nonce() -> Result<Nonce, Failure> {
 }
 
 /// A nonce given on the command line: text that is not hex is a usage error; a length
-/// outside the bounds is refused (exit 1), as rasd and verifiers refuse it.
+/// outside the bounds is a usage error (exit 2): the client can check it before asking anyone.
 pub fn nonce_arg(text: &str) -> Result<Nonce, Failure> {
     Nonce::from_hex(text).map_err(|e| match e {
         NonceError::NotHex => usage(anyhow!("--nonce is not hex")),
-        NonceError::Length { .. } => refused(anyhow!("{e}")),
+        NonceError::Length { .. } => usage(anyhow!("--nonce: {e}")),
     })
 }
 
@@ -143,7 +204,7 @@ mod tests {
     fn nonce_args() {
         assert_eq!(nonce_arg(&"ab".repeat(8)).unwrap().as_bytes().len(), 8);
         assert_eq!(nonce_arg("zz").unwrap_err().code, Code::Usage);
-        assert_eq!(nonce_arg("0011").unwrap_err().code, Code::Attestation);
+        assert_eq!(nonce_arg("0011").unwrap_err().code, Code::Usage);
         assert_eq!(fresh_nonce().unwrap().as_bytes().len(), NONCE_BYTES);
     }
 }

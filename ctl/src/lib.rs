@@ -23,21 +23,36 @@ use std::process::ExitCode;
 /// 0 success, 1 attestation failed, 2 usage or configuration error, 3 daemon unreachable or
 /// protocol error.
 pub fn main_with_args() -> ExitCode {
+    // Before parsing succeeds, `--json` anywhere on the line asks for a JSON error.
+    let json_wanted = std::env::args_os().any(|a| a == "--json");
     let cli = match <cli::Cli as clap::Parser>::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() && json_wanted => {
+            json_error(2, e.to_string().trim_end());
+            return ExitCode::from(2);
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
+    let json = cli.json;
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            if !f.silent {
-                eprintln!("rasctl: {:#}", f.error);
+            match (f.silent, json) {
+                (true, _) => {}
+                (false, true) => json_error(f.code as u8, &format!("{:#}", f.error)),
+                (false, false) => eprintln!("rasctl: {:#}", f.error),
             }
             ExitCode::from(f.code as u8)
         }
     }
+}
+
+/// One JSON object on stderr: `{"error": MESSAGE, "exit": CODE}`, so a script that asked for
+/// JSON can parse failures too.
+fn json_error(code: u8, message: &str) {
+    eprintln!("{}", serde_json::json!({ "error": message, "exit": code }));
 }

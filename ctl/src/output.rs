@@ -16,7 +16,7 @@ pub fn print_json(v: &Value) {
 
 /// Writes `text` to `out`, or to standard output.
 pub fn emit(out: Option<&Path>, text: &str) -> Result<(), Failure> {
-    match out {
+    match out.filter(|p| *p != Path::new("-")) {
         Some(p) => std::fs::write(p, text).with_context(|| format!("write {}", p.display())).map_err(usage),
         None => {
             let mut stdout = std::io::stdout().lock();

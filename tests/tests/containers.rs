@@ -226,7 +226,7 @@ mod spoofing {
             "--trust",
             "/tmp/root.pem",
         ]);
-        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.status.code(), Some(1));
         assert!(text(&out.stderr).contains("InterfaceNotFound"), "{}", text(&out.stderr));
     }
 
@@ -273,7 +273,7 @@ mod spoofing {
             n = nonce()
         );
         let out = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
-        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
         assert!(text(&out.stderr).contains("PermissionDenied"), "{}", text(&out.stderr));
         assert!(r.log().contains("pid namespace does not match"), "{}", r.log());
     }
@@ -303,7 +303,7 @@ mod spoofing {
         let _a = Container::agent(&r, &[]);
         let out =
             ras_tests::rasctl(&["--socket", r.container_socket().to_str().unwrap(), "evidence", "--nonce", &nonce()]);
-        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.status.code(), Some(1));
         assert!(text(&out.stderr).contains("PermissionDenied"), "{}", text(&out.stderr));
     }
 }

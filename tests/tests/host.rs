@@ -99,14 +99,14 @@ fn nonces_outside_8_to_64_bytes_are_refused() {
     let r = Rasd::start(&[]);
     for bad in ["00112233445566", &"ab".repeat(65)] {
         let out = r.rasctl(&["evidence", "--nonce", bad]);
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-        // Refused before it is sent, by the nonce type rasd refuses it with too.
+        // A usage error (exit 2), refused before it is sent, by the nonce type rasd refuses it with too.
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
         assert!(text(&out.stderr).contains("nonce must be 8 to 64 bytes"), "{}", text(&out.stderr));
     }
     let trust = r.trust_anchor();
     let ev = r.evidence(&nonce(), "ev.jws");
     let (code, out) = verify(&r, &ev, "0011", &trust, &["--allow-sim"]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(out.contains("nonce must be 8 to 64 bytes"), "{out}");
 }
 
@@ -159,8 +159,9 @@ fn status_is_for_root_or_the_admin_group_only() {
             .unwrap()
     };
     let denied = as_nobody(&["status"]);
-    assert_eq!(denied.status.code(), Some(3), "{}", text(&denied.stderr));
+    assert_eq!(denied.status.code(), Some(1), "{}", text(&denied.stderr));
     assert!(text(&denied.stderr).contains("org.varlink.service.PermissionDenied"), "{}", text(&denied.stderr));
+    assert!(text(&denied.stderr).contains("--admin-group"), "the refusal names no rule: {}", text(&denied.stderr));
     // The same caller may still get evidence about itself, with its own uid.
     let ev = as_nobody(&["--json", "evidence"]);
     assert_eq!(ev.status.code(), Some(0), "{}", text(&ev.stderr));
@@ -218,4 +219,57 @@ fn reference_record_with_trust_refuses_evidence_that_does_not_verify() {
     let out = r.rasctl(&["reference", "record", ev.to_str().unwrap(), "--trust", good.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "sim evidence without --allow-sim");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn input_the_client_can_check_is_a_usage_error_naming_the_flag() {
+    let r = Rasd::start(&[]);
+    let out = r.rasctl(&["container", "add", "x", "--type", "lxc"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--type") && text(&out.stderr).contains("crio"), "{}", text(&out.stderr));
+    // The same with --json: one JSON object on stderr, with the exit code.
+    let out = r.rasctl(&["--json", "container", "add", "x", "--type", "lxc"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e: serde_json::Value = serde_json::from_slice(&out.stderr).expect("a JSON error object");
+    assert_eq!(e["exit"], 2, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("--type"), "{e}");
+    // A failure after parsing is JSON too.
+    let out = r.rasctl(&["--json", "evidence", "--nonce", "zz"]);
+    let e: serde_json::Value = serde_json::from_slice(&out.stderr).expect("a JSON error object");
+    assert_eq!((out.status.code(), e["exit"].as_i64()), (Some(2), Some(2)), "{e}");
+}
+
+#[test]
+fn evidence_out_dash_is_standard_output_and_an_empty_list_says_so() {
+    let r = Rasd::start(&[]);
+    let n = nonce();
+    let out = r.rasctl(&["evidence", "--nonce", &n, "--out", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim().split('.').count(), 3, "not a JWS on stdout: {}", text(&out.stdout));
+    assert!(!std::path::Path::new("-").exists(), "wrote a file named -");
+    let out = r.rasctl(&["container", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("no containers registered"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_unreachable_rasd_is_explained_with_what_to_do() {
+    let out = ras_tests::rasctl(&["--socket", "/nonexistent/ras/rasd.sock", "evidence"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("systemctl start rasd.socket"), "{}", text(&out.stderr));
+    if !ras_tests::is_root() {
+        ras_tests::unavailable("root (to call as another uid)");
+        return;
+    }
+    // A socket the caller may not open: the error names the group that may.
+    let r = Rasd::start(&["--socket-group", "adm"]);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(ras_tests::bin("rasctl"))
+        .args(["--socket", r.socket().to_str().unwrap(), "evidence"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("group adm"), "{}", text(&out.stderr));
 }

@@ -83,13 +83,13 @@ fn a_process_in_the_containers_cgroup_but_another_pid_namespace_is_refused() {
     r.add_container(&c.id);
     // A sibling pid namespace, moved into the same cgroup.
     let out = c.run(&[], &evidence_cmd(&r, &nonce()));
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PermissionDenied"), "{}", text(&out.stderr));
     assert!(r.log().contains("pid namespace does not match"), "{}", r.log());
     // A host process (host pid namespace) moved into the cgroup.
     let script = format!("echo 0 > {} && {}", c.procs().display(), evidence_cmd(&r, &nonce()));
     let out = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PermissionDenied"), "{}", text(&out.stderr));
 }
 
@@ -101,7 +101,7 @@ fn a_host_process_on_the_container_socket_is_refused() {
     let r = Rasd::start(&["--auto-register"]);
     let sock = r.container_socket();
     let out = ras_tests::rasctl(&["--socket", sock.to_str().unwrap(), "evidence", "--nonce", &nonce()]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PermissionDenied"), "{}", text(&out.stderr));
     assert!(r.log().contains("a process outside any container on the container socket"));
     // The container socket serves no host or admin interfaces at all.
@@ -119,6 +119,6 @@ fn a_container_process_on_the_host_socket_is_refused() {
     let script =
         format!("exec {} --socket {} evidence --nonce {}", bin("rasctl").display(), r.socket().display(), nonce());
     let out = c.run(&[], &script);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PermissionDenied"), "{}", text(&out.stderr));
 }

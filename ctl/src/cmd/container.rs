@@ -28,6 +28,11 @@ pub fn run(socket: &Path, json: bool, c: ContainerCommand) -> Result<(), Failure
             if json {
                 print_json(&serde_json::to_value(&list).expect("serializes"));
             } else {
+                if list.containers.is_empty() {
+                    eprintln!(
+                        "no containers registered (register one with: rasctl container add ID|NAME --type docker)"
+                    );
+                }
                 list.containers.iter().for_each(|c| println!("{}", line(c)));
             }
         }
