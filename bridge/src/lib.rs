@@ -52,7 +52,17 @@ pub fn run(args: config::Args) -> anyhow::Result<()> {
             info!(listen = %l.describe(), "listening");
             tasks.push(tokio::spawn(listener::accept_loop(l, cfg.clone(), limits.clone())));
         }
-        info!(daemon = %cfg.daemon.display(), "ras-bridge ready");
+        // Say at start whether rasd answers, so a wrong --daemon or a missing group shows in
+        // `systemctl status ras-bridge` before the first verifier's challenge fails.
+        match tokio::net::UnixStream::connect(&cfg.daemon).await {
+            Ok(_) => info!(daemon = %cfg.daemon.display(), "ras-bridge ready; rasd is reachable"),
+            Err(e) => tracing::warn!(
+                daemon = %cfg.daemon.display(),
+                cause = %e,
+                "ras-bridge ready, but rasd is not reachable: challenges fail with io.ras.Remote.Unavailable until it is \
+                 (start rasd.socket; the bridge's user must be in the socket's group)"
+            ),
+        }
         tasks.extend(life.ready());
         life.stopped().await;
         // Stop accepting; let forwarded calls finish, within a bound.

@@ -123,7 +123,9 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
         }
         Ok(Err(e)) => {
             warn!(cause = %e, "rasd unreachable");
-            Err(RemoteError::Unavailable { reason: "rasd is not reachable".into() }.into())
+            // The cause (ENOENT, EACCES, ...) is what the verifier's operator needs to act on.
+            let reason = format!("ras-bridge cannot reach rasd at {}: {e}", cfg.daemon.display());
+            Err(RemoteError::Unavailable { reason }.into())
         }
         Ok(Ok(reply)) => {
             // Routine forwards at debug; one that rasd refused at notice (info).

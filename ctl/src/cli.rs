@@ -115,6 +115,12 @@ pub struct AttestArgs {
     /// Also write the evidence to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Seconds to wait for each target's answer (connect and challenge).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    pub timeout: f64,
+    /// Most targets challenged at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub concurrency: u64,
 }
 
 /// `rasctl agent`

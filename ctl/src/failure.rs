@@ -51,6 +51,13 @@ impl From<ProtoError> for Failure {
     /// protocol or transport failure (exit 3).
     fn from(e: ProtoError) -> Self {
         match e {
+            // Produced by ras-bridge, not by rasd: the attestation did not fail, it did not
+            // happen (rasd unreachable, the bridge at capacity, or its deadline passed).
+            ProtoError::Call(v)
+                if v.name == "io.ras.Remote.Unavailable" || v.name == "io.ras.Remote.RequestTimeout" =>
+            {
+                Failure::new(Code::Daemon, anyhow::anyhow!("ras-bridge: {}", describe(&v)))
+            }
             ProtoError::Call(v) if v.name.starts_with("io.ras.") && !v.name.starts_with("io.ras.Protocol.") => {
                 Failure::new(Code::Attestation, anyhow::anyhow!("rasd refused: {}", describe(&v)))
             }

@@ -389,7 +389,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__attest)
-            opts="-h --connect --container --type --vm --trust --reference --allow-sim --max-age --out --socket --json --help"
+            opts="-h --connect --container --type --vm --trust --reference --allow-sim --max-age --out --timeout --concurrency --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -404,7 +404,7 @@ _rasctl() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd crio" -- "${cur}"))
                     return 0
                     ;;
                 --vm)
@@ -424,6 +424,14 @@ _rasctl() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -482,7 +490,7 @@ _rasctl() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd crio" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -522,7 +530,7 @@ _rasctl() {
             fi
             case "${prev}" in
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd crio" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -632,7 +640,7 @@ _rasctl() {
             fi
             case "${prev}" in
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd crio" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -1210,7 +1218,7 @@ _rasctl() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd crio" -- "${cur}"))
                     return 0
                     ;;
                 --socket)

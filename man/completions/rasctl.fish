@@ -44,7 +44,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand status" -l socket -d 'rasd
 complete -c rasctl -n "__fish_rasctl_using_subcommand status" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l nonce -d 'Nonce, hex, 8 to 64 bytes (default: 32 fresh random bytes)' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l out -d 'Write the evidence to FILE instead of standard output' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l out -d 'Write the evidence to FILE instead of standard output (- is standard output)' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l container -d 'Assert which container this is; rasd refuses if the kernel says otherwise' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l json -d 'Print machine-readable JSON instead of text'
@@ -54,7 +54,10 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l trust -d 'Trust
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l container -d 'Expect evidence for this container instead of the host' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l type -d 'Runtime of --container' -r -f -a "docker\t''
+podman\t''
+containerd\t''
+crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l allow-sim -d 'Accept evidence from the simulated TEE'
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l json -d 'Print machine-readable JSON instead of text'
@@ -107,7 +110,10 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s n -l count -d 'M
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l duration -d 'Measure for this many seconds instead of a count' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l warmup -d 'Unmeasured calls per connection first' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l container -d 'The container to challenge (`--op container`)' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l type -d 'Runtime of --container' -r -f -a "docker\t''
+podman\t''
+containerd\t''
+crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -121,11 +127,17 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand container; and not __fish_
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from list" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l type -d 'Runtime: docker, podman, containerd or crio' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l type -d 'Runtime: docker, podman, containerd or crio' -r -f -a "docker\t''
+podman\t''
+containerd\t''
+crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l type -d 'Runtime' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l type -d 'Runtime' -r -f -a "docker\t''
+podman\t''
+containerd\t''
+crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand container; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
@@ -140,7 +152,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_se
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and not __fish_seen_subcommand_from extend help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l domain -d 'Event area, e.g. app' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l operation -d 'What happened, e.g. load' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l content -d 'What was measured, e.g. a digest' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l content -d 'What was measured: sha256:<64 hex digits>' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from extend" -s h -l help -d 'Print help'
@@ -148,12 +160,17 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_s
 complete -c rasctl -n "__fish_rasctl_using_subcommand measure; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l connect -d 'Where to send the challenge: tcp:HOST:PORT, vsock:CID:PORT, or unix:PATH (rasd\'s host socket). Repeat it to attest several targets concurrently, each with its own nonce' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l container -d 'Attest this container instead of the host' -r
-complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l type -d 'Runtime of --container' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l type -d 'Runtime of --container' -r -f -a "docker\t''
+podman\t''
+containerd\t''
+crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l vm -d 'Attest the VM guest with this vsock CID (its agent connected to rasd over AF_VSOCK)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l trust -d 'Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l out -d 'Also write the evidence to FILE' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l timeout -d 'Seconds to wait for each target\'s answer (connect and challenge)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l concurrency -d 'Most targets challenged at once' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l allow-sim -d 'Accept evidence from the simulated TEE'
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l json -d 'Print machine-readable JSON instead of text'

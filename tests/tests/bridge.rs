@@ -225,6 +225,12 @@ fn rasd_restarts_under_a_running_bridge() {
     r.stop();
     let v = c.call("io.ras.Remote.Challenge", json!({"nonce": nonce()}));
     assert_eq!(v["error"], "io.ras.Remote.Unavailable", "{v}");
+    // The bridge names the real cause, and rasctl calls it unreachable (3), not failed (1).
+    assert!(v["parameters"]["reason"].as_str().unwrap().contains("cannot reach rasd at"), "{v}");
+    let out =
+        ras_tests::rasctl(&["attest", "--connect", &b.target(), "--trust", trust.to_str().unwrap(), "--allow-sim"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ras-bridge: io.ras.Remote.Unavailable"), "{}", text(&out.stderr));
     r.restart();
     // Same bridge process, same connection, and new ones too.
     let v = c.call("io.ras.Remote.Challenge", json!({"nonce": nonce()}));
@@ -336,9 +342,11 @@ fn attest_takes_many_targets_concurrently() {
     let ok = ras_tests::rasctl(&[&base[..], &["--connect", &tcp, "--connect", &unix]].concat());
     assert_eq!(ok.status.code(), Some(0), "{}{}", text(&ok.stdout), text(&ok.stderr));
     let verdicts: Vec<serde_json::Value> = text(&ok.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(verdicts.len(), 2);
+    assert_eq!(verdicts.len(), 3, "two verdicts and the summary (JSON Lines)");
     assert_eq!(verdicts[0]["target"], tcp.as_str());
     assert_eq!(verdicts[1]["target"], unix.as_str());
+    assert_eq!(verdicts[2]["summary"], serde_json::json!({"targets": 2, "passed": 2, "failed": 0, "unreachable": 0}));
+    assert!(text(&ok.stderr).contains("[2/2]"), "no progress on stderr: {}", text(&ok.stderr));
     // One target anchored elsewhere fails the run (exit 1), and is named.
     let mixed = ras_tests::rasctl(&[&base[..], &["--connect", &tcp, "--connect", &foreign]].concat());
     assert_eq!(mixed.status.code(), Some(1));
@@ -346,4 +354,20 @@ fn attest_takes_many_targets_concurrently() {
         text(&mixed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(verdicts[0]["verdict"], "pass");
     assert_eq!(verdicts[1]["failed_check"], "chain");
+    assert_eq!(verdicts[2]["summary"]["failed"], 1);
+
+    // A target that never answers is unreachable after --timeout (exit 3), not a failed
+    // attestation, and its line names it; one at a time (--concurrency 1) still finishes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute = format!("tcp:{}", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let out = ras_tests::rasctl(
+        &[&base[..], &["--timeout", "1", "--concurrency", "1", "--connect", &tcp, "--connect", &mute]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[1]["target"], mute.as_str());
+    assert!(lines[1]["reason"].as_str().unwrap().contains("--timeout"), "{}", lines[1]);
+    assert_eq!(lines[2]["summary"]["unreachable"], 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "--timeout was not applied");
 }
