@@ -72,7 +72,8 @@ impl std::fmt::Display for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Subject::Host => write!(f, "host"),
-            Subject::Container { id, runtime, .. } => write!(f, "container {runtime}:{id}"),
+            Subject::Container { id, runtime, name: Some(name), .. } => write!(f, "container {runtime}:{id} ({name})"),
+            Subject::Container { id, runtime, name: None, .. } => write!(f, "container {runtime}:{id}"),
             Subject::Vm { cid } => write!(f, "vm cid {cid}"),
         }
     }

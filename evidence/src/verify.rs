@@ -269,12 +269,24 @@ fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, Strin
     Ok(Outcome::Pass(format!("nonce matches; issued {}s ago (max {}s)", age.max(0), exp.max_age)))
 }
 
+/// What the verifier asked for is read one way only: 12 to 64 hex digits are an id or its
+/// prefix, anything else is the runtime's name. Never both: a container may pick a name that
+/// looks like another container's id, and a relay could offer its evidence instead.
+fn container_matches(asked: &str, id: &str, name: Option<&str>) -> bool {
+    let id_like = (12..=64).contains(&asked.len()) && asked.bytes().all(|b| b.is_ascii_hexdigit());
+    if id_like {
+        id.starts_with(&asked.to_ascii_lowercase())
+    } else {
+        name == Some(asked)
+    }
+}
+
 fn check_subject(got: &Subject, want: &ExpectedSubject) -> Result<Outcome, String> {
     let ok = match (want, got) {
         (ExpectedSubject::Any, _) | (ExpectedSubject::Host, Subject::Host) => true,
         (ExpectedSubject::Vm { cid }, Subject::Vm { cid: got }) => cid == got,
-        (ExpectedSubject::Container { id, runtime }, Subject::Container { id: got_id, runtime: got_rt, .. }) => {
-            runtime == got_rt && (id == got_id || (id.len() >= 12 && got_id.starts_with(id.as_str())))
+        (ExpectedSubject::Container { id, runtime }, Subject::Container { id: got_id, runtime: got_rt, name, .. }) => {
+            runtime == got_rt && container_matches(id, got_id, name.as_deref())
         }
         _ => false,
     };
@@ -440,5 +452,30 @@ mod tests {
         assert!(check_subject(&s, &want("0123")).is_err());
         assert!(check_subject(&s, &ExpectedSubject::Host).is_err());
         assert!(check_subject(&Subject::Host, &want("0123456789abcdef")).is_err());
+    }
+
+    #[test]
+    fn container_subject_matches_by_name_but_never_a_name_that_looks_like_an_id() {
+        let named = |name: &str| Subject::Container {
+            id: "0123456789abcdef".into(),
+            runtime: "docker".into(),
+            name: Some(name.into()),
+            pid_ns: 1,
+        };
+        let want = |id: &str| ExpectedSubject::Container { id: id.into(), runtime: "docker".into() };
+        assert!(check_subject(&named("web"), &want("web")).is_ok());
+        assert!(check_subject(&named("web"), &want("db")).is_err());
+        assert!(check_subject(
+            &named("web"),
+            &ExpectedSubject::Container { id: "web".into(), runtime: "podman".into() }
+        )
+        .is_err());
+        // A container named like another's id prefix does not pass for it.
+        assert!(check_subject(&named("fedcba987654"), &want("fedcba987654")).is_err());
+        let unnamed =
+            Subject::Container { id: "0123456789abcdef".into(), runtime: "docker".into(), name: None, pid_ns: 1 };
+        assert!(check_subject(&unnamed, &want("web")).is_err());
+        // The verdict names both.
+        assert_eq!(named("web").to_string(), "container docker:0123456789abcdef (web)");
     }
 }

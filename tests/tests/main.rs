@@ -15,3 +15,4 @@ mod operations;
 mod oracle;
 mod protocol;
 mod robustness;
+mod tour;
