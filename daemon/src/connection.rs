@@ -131,9 +131,11 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             Dispatched::Stream(stream) => return stream_agent(&mut conn, stream, ctx).instrument(span).await,
         };
         // Routine calls at debug; a refused or failed one at notice (info), with its outcome.
+        // MESSAGE is a sentence for `journalctl -u rasd`; the RAS_* fields carry the same.
+        let who = Caller(&ctx.origin);
         match &result {
-            Ok(_) => span.in_scope(|| debug!(outcome = "ok", "call")),
-            Err(e) => span.in_scope(|| info!(outcome = e.name.as_str(), "call")),
+            Ok(_) => span.in_scope(|| debug!(outcome = "ok", "{who} called {}: ok", req.method)),
+            Err(e) => span.in_scope(|| info!(outcome = e.name.as_str(), "{who} called {}: {}", req.method, e.name)),
         }
         if !conn.answer(req.oneway, result).await {
             return;
@@ -182,6 +184,21 @@ async fn stream_agent<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
                 }
                 return;
             }
+        }
+    }
+}
+
+/// The caller in a log sentence: `pid 4242 (uid 1000, /usr/bin/rasctl)` or `vm cid 5`.
+struct Caller<'a>(&'a Origin);
+
+impl std::fmt::Display for Caller<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Origin::Process(p) => {
+                let id = p.identity();
+                write!(f, "pid {} (uid {}, {})", id.pid, id.uid, id.exe)
+            }
+            Origin::Vm(cid) => write!(f, "vm cid {cid}"),
         }
     }
 }

@@ -128,6 +128,21 @@ pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<D
 
 /// Accepts VM agents over AF_VSOCK. The peer CID comes from the kernel at accept, so it is the
 /// guest's identity; CIDs 0 to 2 (hypervisor, local, host) are not guests and are refused.
+/// Keeps `systemctl status rasd` telling what rasd is doing, every few seconds.
+async fn report_status(daemon: Arc<Daemon>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        lifecycle::status(&format!(
+            "serving: {} containers registered, {} agents connected, {} connections open, {} calls since start",
+            daemon.registry.len(),
+            daemon.agents.count(),
+            daemon.connections.load(Ordering::Relaxed),
+            daemon.calls.load(Ordering::Relaxed),
+        ));
+    }
+}
+
 /// Explains a failed AF_VSOCK bind in the operator's terms. EAFNOSUPPORT is what both a kernel
 /// without a vsock transport and rasd.service's `RestrictAddressFamilies=AF_UNIX` return.
 fn vsock_bind_error(port: u32, e: std::io::Error) -> anyhow::Error {
@@ -265,6 +280,9 @@ async fn serve(config: Config, activated: Vec<Activated>) -> anyhow::Result<()> 
         "rasd ready"
     );
     tasks.extend(life.ready());
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        tasks.push(tokio::spawn(report_status(daemon.clone())));
+    }
     life.stopped().await;
     for t in &tasks {
         t.abort();

@@ -54,6 +54,13 @@ pub async fn drain(in_flight: impl Fn() -> u64) {
     }
 }
 
+/// Sets the line `systemctl status` shows for the service (STATUS=); nothing outside systemd.
+pub fn status(text: &str) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        notify(&[sd_notify::NotifyState::Status(text)]);
+    }
+}
+
 /// Whether the process runs as root.
 pub fn running_as_root() -> bool {
     sys::euid() == 0

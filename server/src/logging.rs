@@ -24,7 +24,12 @@ pub enum LogTarget {
 /// Sets up the global subscriber once, with `identifier` as the journal's
 /// SYSLOG_IDENTIFIER. Returns a note when journald was wanted but absent.
 pub fn init(target: LogTarget, identifier: &str) -> Option<String> {
-    let filter = || EnvFilter::try_from_env("RAS_LOG").unwrap_or_else(|_| "info".into());
+    // RAS_LOG first, then the RUST_LOG every tracing user knows; info by default.
+    let filter = || {
+        EnvFilter::try_from_env("RAS_LOG")
+            .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
+            .unwrap_or_else(|_| "info".into())
+    };
     // JOURNAL_STREAM means systemd connected stderr to the journal.
     let want_journal = match target {
         LogTarget::Journald => true,

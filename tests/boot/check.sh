@@ -42,6 +42,20 @@ systemctl is-active --quiet ras-bridge.service || fail "ras-bridge.service is no
 [ "$(stat -c %U "/proc/$(systemctl show -P MainPID ras-bridge.service)")" = ras-bridge ] \
     || fail "ras-bridge does not run as user ras-bridge"
 
+step "operators read the journal and systemctl status"
+as_tester rasctl status >/tmp/refused 2>&1 && fail "a non-admin's rasctl status was not refused"
+grep -q -- "--admin-group" /tmp/refused || fail "the refusal names no rule: $(cat /tmp/refused)"
+journalctl -u rasd.service -p notice --no-pager -o cat | grep -q "called io.ras.Admin.GetStatus: org.varlink.service.PermissionDenied" \
+    || fail "no readable refusal in journalctl -u rasd: $(journalctl -u rasd.service --no-pager -o cat | tail -5)"
+for _ in $(seq 50); do
+    case $(systemctl show -P StatusText rasd.service) in serving:*) break ;; esac
+    sleep 0.2
+done
+case $(systemctl show -P StatusText rasd.service) in
+serving:*) ;;
+*) fail "systemctl status rasd shows no STATUS=: '$(systemctl show -P StatusText rasd.service)'" ;;
+esac
+
 step "no ras unit failed"
 failed=$(systemctl list-units --failed --plain --no-legend 'ras*' | awk '{print $1}')
 [ -z "$failed" ] || fail "failed units: $failed"

@@ -62,13 +62,23 @@ async fn sigterm() {
 async fn serve_forever(socket: &Target, container: Option<&str>, claims: Option<&Value>, max_backoff: Duration) {
     let mut backoff = MIN_BACKOFF;
     loop {
+        let wait = jittered(backoff);
         match session(socket, container, claims, &mut backoff).await {
-            Ok(()) => eprintln!("rasctl agent: rasd closed the stream; reconnecting"),
-            Err(e) => eprintln!("rasctl agent: {e:#}; retrying in {} ms", backoff.as_millis()),
+            Ok(()) => eprintln!("rasctl agent: rasd closed the stream; reconnecting in {} ms", wait.as_millis()),
+            Err(e) => eprintln!("rasctl agent: {e:#}; retrying in {} ms", wait.as_millis()),
         }
-        tokio::time::sleep(backoff).await;
+        tokio::time::sleep(wait).await;
         backoff = (backoff * 2).min(max_backoff);
     }
+}
+
+/// A wait drawn uniformly from [backoff/2, backoff], so that a thousand agents that lost rasd
+/// at the same moment (a restart) do not come back in lockstep.
+fn jittered(backoff: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    let r = ring::rand::SystemRandom::new().fill(&mut b).map_or(u32::MAX, |()| u32::from_le_bytes(b));
+    backoff / 2 + backoff.mul_f64(f64::from(r) / f64::from(u32::MAX) / 2.0)
 }
 
 /// One connection's life: Serve, then answer events until the stream ends.
@@ -120,5 +130,19 @@ fn refused(e: ProtoError) -> anyhow::Error {
     match e {
         ProtoError::Call(e) => anyhow!("rasd refused the agent: {e}"),
         other => anyhow::Error::from(other).context("unexpected event from rasd"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_jitter_stays_within_half_to_whole_and_spreads() {
+        let b = Duration::from_millis(4000);
+        let waits: Vec<Duration> = (0..200).map(|_| jittered(b)).collect();
+        assert!(waits.iter().all(|w| *w >= b / 2 && *w <= b), "{waits:?}");
+        let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 100, "no jitter: {} distinct waits of 200", distinct.len());
     }
 }
