@@ -30,16 +30,16 @@ pub struct Args {
     /// Configuration file (TOML); flags override it. Default: /etc/ras/rasd.toml if present.
     #[arg(long, env = "RASD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Runtime directory for the sockets.
+    /// Runtime directory for the sockets. Default: /run/ras.
     #[arg(long, env = "RASD_RUNTIME_DIR", value_name = "DIR")]
     pub runtime_dir: Option<PathBuf>,
-    /// State directory for keys and certificates.
+    /// State directory for keys and certificates. Default: /var/lib/ras.
     #[arg(long, env = "RASD_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// TEE backend.
+    /// TEE backend. Default: sim.
     #[arg(long, value_enum)]
     pub tee: Option<TeeKind>,
-    /// Where logs go.
+    /// Where logs go. Default: auto.
     #[arg(long, value_enum)]
     pub log: Option<LogTarget>,
     /// Group whose members may call io.ras.Admin, besides root (default: none, root only).
@@ -49,46 +49,46 @@ pub struct Args {
     /// a group named here or in the file must exist).
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
-    /// Largest accepted message, in bytes.
+    /// Largest accepted message, in bytes. Default: 1048576 (1 MiB; 256 B to 64 MiB).
     #[arg(long, value_name = "BYTES")]
     pub max_message_size: Option<usize>,
-    /// Most connections served at once per socket; more wait in the accept queue.
+    /// Most connections served at once per socket; more wait in the accept queue. Default: 1024.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
     /// Seconds a connection may wait before sending its next whole message (agent streams
-    /// are exempt); then it is closed, so idle peers cannot hold every connection slot.
+    /// are exempt); then it is closed, so idle peers cannot hold every connection slot. Default: 120 s.
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<u64>,
     /// Most connections one container may hold open on the container socket; more are
-    /// closed at once, so one container cannot take the slots of the others.
+    /// closed at once, so one container cannot take the slots of the others. Default: 32.
     #[arg(long, value_name = "N")]
     pub max_container_connections: Option<usize>,
-    /// Most calls of one container served at once; more wait their turn.
+    /// Most calls of one container served at once; more wait their turn. Default: 8.
     #[arg(long, value_name = "N")]
     pub max_container_calls: Option<usize>,
     /// Register a container on its first connection to the container socket
     /// (`--auto-register=false` overrides the file). Default: false.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub auto_register: Option<bool>,
-    /// Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week).
+    /// Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week). Default: 0 (off).
     #[arg(long, value_name = "MINUTES", allow_negative_numbers = true)]
     pub health_check: Option<i64>,
-    /// Deadline for an agent's answer to a forwarded challenge, in milliseconds.
+    /// Deadline for an agent's answer to a forwarded challenge, in milliseconds. Default: 10000 ms (100 ms to 600 s).
     #[arg(long, value_name = "MS")]
     pub challenge_timeout: Option<u64>,
-    /// Docker API socket, used to resolve container names.
+    /// Docker API socket, used to resolve container names. Default: /var/run/docker.sock.
     #[arg(long, value_name = "PATH")]
     pub docker_socket: Option<PathBuf>,
-    /// A file rasd measures in every container (and on the host) it attests; repeatable.
+    /// A file rasd measures in every container (and on the host) it attests; repeatable. Default: none.
     #[arg(long = "measure-file", value_name = "PATH")]
     pub measure_files: Vec<String>,
-    /// A uid allowed to send io.ras.Remote challenges on the host socket (the bridge's).
+    /// A uid allowed to send io.ras.Remote challenges on the host socket (the bridge's). Default: none.
     #[arg(long, value_name = "UID")]
     pub remote_uid: Option<u32>,
-    /// A group allowed to send io.ras.Remote challenges on the host socket.
+    /// A group allowed to send io.ras.Remote challenges on the host socket. Default: none (a group named must exist).
     #[arg(long, value_name = "GROUP")]
     pub remote_group: Option<String>,
-    /// Listen on this AF_VSOCK port for agents in VM guests (identified by their CID).
+    /// Listen on this AF_VSOCK port for agents in VM guests (identified by their CID). Default: none (no AF_VSOCK listener).
     #[arg(long, value_name = "PORT")]
     pub vsock_agent_port: Option<u32>,
 }
@@ -303,6 +303,24 @@ mod tests {
         let cfg = Config::resolve(args(&["--config", f.to_str().unwrap(), "--runtime-dir", "/flag/run"])).unwrap();
         assert_eq!(cfg.runtime_dir, PathBuf::from("/flag/run"));
         assert_eq!(cfg.state_dir, PathBuf::from("/from/file"));
+    }
+
+    #[test]
+    fn every_flag_states_its_default() {
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let missing: Vec<_> = cmd
+            .get_arguments()
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+            .filter(|a| !a.get_help().is_some_and(|h| h.to_string().to_lowercase().contains("default")))
+            .map(|a| a.get_id().to_string())
+            .collect();
+        assert!(missing.is_empty(), "--help gives no default for {missing:?}");
+        // The stated numbers are the ones resolve() applies.
+        let cfg = Config::resolve(args(&["--config", "/dev/null"])).unwrap();
+        assert_eq!((cfg.max_message_size, cfg.max_connections, cfg.idle_timeout.as_secs()), (1_048_576, 1024, 120));
+        assert_eq!((cfg.max_container_connections, cfg.max_container_calls), (32, 8));
+        assert_eq!(cfg.challenge_timeout.as_millis(), 10_000);
     }
 
     #[test]

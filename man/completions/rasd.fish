@@ -1,25 +1,25 @@
 complete -c rasd -l config -d 'Configuration file (TOML); flags override it. Default: /etc/ras/rasd.toml if present' -r -F
-complete -c rasd -l runtime-dir -d 'Runtime directory for the sockets' -r -F
-complete -c rasd -l state-dir -d 'State directory for keys and certificates' -r -F
-complete -c rasd -l tee -d 'TEE backend' -r -f -a "sim\t'Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim'"
-complete -c rasd -l log -d 'Where logs go' -r -f -a "auto\t'journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr'
+complete -c rasd -l runtime-dir -d 'Runtime directory for the sockets. Default: /run/ras' -r -F
+complete -c rasd -l state-dir -d 'State directory for keys and certificates. Default: /var/lib/ras' -r -F
+complete -c rasd -l tee -d 'TEE backend. Default: sim' -r -f -a "sim\t'Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim'"
+complete -c rasd -l log -d 'Where logs go. Default: auto' -r -f -a "auto\t'journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr'
 journald\t'The systemd journal, with structured fields; stderr when it is absent'
 stderr\t'Standard error'"
 complete -c rasd -l admin-group -d 'Group whose members may call io.ras.Admin, besides root (default: none, root only)' -r
 complete -c rasd -l socket-group -d 'Group that owns the host socket: its members may connect (default: ras, if it exists; a group named here or in the file must exist)' -r
-complete -c rasd -l max-message-size -d 'Largest accepted message, in bytes' -r
-complete -c rasd -l max-connections -d 'Most connections served at once per socket; more wait in the accept queue' -r
-complete -c rasd -l idle-timeout -d 'Seconds a connection may wait before sending its next whole message (agent streams are exempt); then it is closed, so idle peers cannot hold every connection slot' -r
-complete -c rasd -l max-container-connections -d 'Most connections one container may hold open on the container socket; more are closed at once, so one container cannot take the slots of the others' -r
-complete -c rasd -l max-container-calls -d 'Most calls of one container served at once; more wait their turn' -r
+complete -c rasd -l max-message-size -d 'Largest accepted message, in bytes. Default: 1048576 (1 MiB; 256 B to 64 MiB)' -r
+complete -c rasd -l max-connections -d 'Most connections served at once per socket; more wait in the accept queue. Default: 1024' -r
+complete -c rasd -l idle-timeout -d 'Seconds a connection may wait before sending its next whole message (agent streams are exempt); then it is closed, so idle peers cannot hold every connection slot. Default: 120 s' -r
+complete -c rasd -l max-container-connections -d 'Most connections one container may hold open on the container socket; more are closed at once, so one container cannot take the slots of the others. Default: 32' -r
+complete -c rasd -l max-container-calls -d 'Most calls of one container served at once; more wait their turn. Default: 8' -r
 complete -c rasd -l auto-register -d 'Register a container on its first connection to the container socket (`--auto-register=false` overrides the file). Default: false' -r -f -a "true\t''
 false\t''"
-complete -c rasd -l health-check -d 'Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week)' -r
-complete -c rasd -l challenge-timeout -d 'Deadline for an agent\'s answer to a forwarded challenge, in milliseconds' -r
-complete -c rasd -l docker-socket -d 'Docker API socket, used to resolve container names' -r -F
-complete -c rasd -l measure-file -d 'A file rasd measures in every container (and on the host) it attests; repeatable' -r
-complete -c rasd -l remote-uid -d 'A uid allowed to send io.ras.Remote challenges on the host socket (the bridge\'s)' -r
-complete -c rasd -l remote-group -d 'A group allowed to send io.ras.Remote challenges on the host socket' -r
-complete -c rasd -l vsock-agent-port -d 'Listen on this AF_VSOCK port for agents in VM guests (identified by their CID)' -r
+complete -c rasd -l health-check -d 'Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week). Default: 0 (off)' -r
+complete -c rasd -l challenge-timeout -d 'Deadline for an agent\'s answer to a forwarded challenge, in milliseconds. Default: 10000 ms (100 ms to 600 s)' -r
+complete -c rasd -l docker-socket -d 'Docker API socket, used to resolve container names. Default: /var/run/docker.sock' -r -F
+complete -c rasd -l measure-file -d 'A file rasd measures in every container (and on the host) it attests; repeatable. Default: none' -r
+complete -c rasd -l remote-uid -d 'A uid allowed to send io.ras.Remote challenges on the host socket (the bridge\'s). Default: none' -r
+complete -c rasd -l remote-group -d 'A group allowed to send io.ras.Remote challenges on the host socket. Default: none (a group named must exist)' -r
+complete -c rasd -l vsock-agent-port -d 'Listen on this AF_VSOCK port for agents in VM guests (identified by their CID). Default: none (no AF_VSOCK listener)' -r
 complete -c rasd -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rasd -s V -l version -d 'Print version'

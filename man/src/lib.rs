@@ -93,7 +93,23 @@ fn page(cmd: Command, file: &str, section: &str) -> io::Result<Vec<u8>> {
         buf.extend_from_slice(subcommand_details(&cmd, cmd.get_name()).as_bytes());
     }
     buf.extend_from_slice(template(file).as_bytes());
-    Ok(buf)
+    Ok(tidy(&String::from_utf8_lossy(&buf), cmd.get_name()).into_bytes())
+}
+
+/// What clap_mangen writes that reads badly: a NAME line that repeats the name (an `about`
+/// that starts with it), and SUBCOMMANDS entries that point to per-subcommand pages which
+/// ras does not ship (every subcommand is in this page, under SUBCOMMAND OPTIONS).
+fn tidy(page: &str, name: &str) -> String {
+    let roff_name = roff(name);
+    let page = page.replace(&format!("{roff_name} \\- {roff_name}: "), &format!("{roff_name} \\- "));
+    page.lines()
+        .map(|l| match l.strip_prefix(&format!("{roff_name}\\-")).and_then(|r| r.strip_suffix("(1)")) {
+            Some(sub) => format!("\\fB{roff_name} {sub}\\fR"),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// rasd.toml(5): every rasd flag as a configuration key, then the template.
@@ -177,6 +193,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path()).unwrap();
         for page in ["man8/rasd.8", "man8/ras-bridge.8", "man1/rasctl.1", "man5/rasd.toml.5"] {
+            let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+            // Every page reference (\fBname\fR(n)) names a page ras ships, or a system one.
+            let known = ["rasd(8)", "ras-bridge(8)", "rasctl(1)", "rasd.toml(5)"];
+            for r in text.split("\\fB").skip(1) {
+                let Some((name, rest)) = r.split_once("\\fR(") else { continue };
+                let Some(section) = rest.get(..1).filter(|s| s.chars().all(|c| c.is_ascii_digit())) else { continue };
+                let reference = format!("{}({section})", name.replace("\\-", "-"));
+                let system = ["systemd", "sysusers.d", "tmpfiles.d", "journalctl", "systemctl", "docker"];
+                assert!(
+                    known.contains(&reference.as_str()) || system.iter().any(|s| reference.starts_with(s)),
+                    "{page}: refers to {reference}, which ras does not ship"
+                );
+            }
+            assert!(!text.contains("rasctl\\-status(1)"), "{page}: SUBCOMMANDS points to a page that does not exist");
             let out = std::process::Command::new("man")
                 .args(["-l", "--warnings", "-E", "UTF-8", "-P", "cat"])
                 .arg(dir.path().join(page))
