@@ -128,6 +128,17 @@ pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<D
 
 /// Accepts VM agents over AF_VSOCK. The peer CID comes from the kernel at accept, so it is the
 /// guest's identity; CIDs 0 to 2 (hypervisor, local, host) are not guests and are refused.
+/// One org.varlink.service.GetInfo on a fresh connection to the host socket: proof that the
+/// accept loop takes connections and calls are served. Without a path (an abstract or
+/// unnamed socket), only the runtime's liveness is proven.
+async fn self_probe(path: Option<PathBuf>) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    let stream =
+        tokio::net::UnixStream::connect(&path).await.map_err(|e| format!("connect {}: {e}", path.display()))?;
+    let mut client = ras_proto::client::Client::new(stream);
+    client.call(&ras_proto::api::service::GetInfo {}).await.map(drop).map_err(|e| format!("GetInfo: {e}"))
+}
+
 /// Keeps `systemctl status rasd` telling what rasd is doing, every few seconds.
 async fn report_status(daemon: Arc<Daemon>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -256,6 +267,8 @@ async fn serve(config: Config, activated: Vec<Activated>) -> anyhow::Result<()> 
     let daemon = Arc::new(Daemon::open(config)?);
     // The host socket first: it alone decides whether another rasd runs.
     let (host, container, owned) = sockets(&daemon, activated)?;
+    // The watchdog asks rasd itself, through the host socket, as any caller would.
+    let probe_path = host.local_addr().ok().and_then(|a| a.as_pathname().map(Path::to_path_buf));
     let container_path = daemon.config.container_dir().join("rasd.sock");
     containers::restore(&daemon).await;
     let mut tasks = vec![
@@ -279,7 +292,7 @@ async fn serve(config: Config, activated: Vec<Activated>) -> anyhow::Result<()> 
         ak = %daemon.ak.fingerprint(),
         "rasd ready"
     );
-    tasks.extend(life.ready());
+    tasks.extend(life.ready_probed(move || self_probe(probe_path.clone())));
     if std::env::var_os("NOTIFY_SOCKET").is_some() {
         tasks.push(tokio::spawn(report_status(daemon.clone())));
     }

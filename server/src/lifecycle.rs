@@ -28,8 +28,19 @@ impl Lifecycle {
     /// Tells systemd the server is ready, and starts the watchdog pings when systemd asks
     /// for them. The returned task is the watchdog's; abort it at stop.
     pub fn ready(&self) -> Option<JoinHandle<()>> {
+        self.ready_probed(|| async { Ok(()) })
+    }
+
+    /// Like [`Lifecycle::ready`], but each watchdog ping waits for `probe` to succeed (within
+    /// a quarter of the interval): a server whose accept loop or call path is stuck stops
+    /// pinging, even though its timers still run, and systemd restarts it.
+    pub fn ready_probed<F, Fut>(&self, probe: F) -> Option<JoinHandle<()>>
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
         notify(&[sd_notify::NotifyState::Ready]);
-        sd_notify::watchdog_enabled().map(|interval| tokio::spawn(watchdog(interval)))
+        sd_notify::watchdog_enabled().map(|interval| tokio::spawn(watchdog(interval, probe)))
     }
 
     /// Waits for SIGTERM or SIGINT, then tells systemd the server is stopping.
@@ -72,12 +83,23 @@ fn notify(state: &[sd_notify::NotifyState]) {
     }
 }
 
-/// Pings the watchdog at half its interval, from the same runtime that serves calls, so a
-/// wedged runtime stops the pings and systemd restarts the server.
-async fn watchdog(interval: Duration) {
+/// Pings the watchdog at half its interval, from the same runtime that serves calls and only
+/// after `probe` succeeded, so a wedged runtime or accept loop stops the pings.
+async fn watchdog<F, Fut>(interval: Duration, probe: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
     let mut tick = tokio::time::interval(interval / 2);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        notify(&[sd_notify::NotifyState::Watchdog]);
+        match tokio::time::timeout(interval / 4, probe()).await {
+            Ok(Ok(())) => notify(&[sd_notify::NotifyState::Watchdog]),
+            Ok(Err(e)) => warn!(cause = %e, "watchdog probe failed; not pinging"),
+            Err(_) => {
+                warn!(timeout_ms = (interval / 4).as_millis() as u64, "watchdog probe got no answer; not pinging")
+            }
+        }
     }
 }

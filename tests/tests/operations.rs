@@ -261,6 +261,51 @@ fn rasd_notifies_ready_watchdog_and_stopping() {
     assert!(!dir.path().join("run/rasd.sock").exists(), "rasd removed the socket it bound");
 }
 
+#[test]
+fn the_watchdog_stops_pinging_when_rasd_cannot_serve_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut child = Command::new(bin("rasd"))
+        .args(["--log", "stderr", "--max-connections", "1", "--runtime-dir"])
+        .arg(dir.path().join("run"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let mut next = |timeout: Duration| -> Option<String> {
+        sock.set_read_timeout(Some(timeout)).unwrap();
+        sock.recv(&mut buf).ok().map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+    };
+    let pinged = |next: &mut dyn FnMut(Duration) -> Option<String>, within: Duration| {
+        let deadline = std::time::Instant::now() + within;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match next(left.max(Duration::from_millis(1))) {
+                Some(m) if m.contains("WATCHDOG=1") => return true,
+                Some(_) => {}
+                None => return false,
+            }
+        }
+        false
+    };
+    assert!(pinged(&mut next, Duration::from_secs(10)), "no WATCHDOG=1 from a healthy rasd");
+    // The only connection slot is taken: the watchdog's own probe cannot be served.
+    let held = std::os::unix::net::UnixStream::connect(dir.path().join("run/rasd.sock")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    while next(Duration::from_millis(1)).is_some() {}
+    assert!(!pinged(&mut next, Duration::from_secs(1)), "the watchdog pinged while no call could be served");
+    drop(held);
+    assert!(pinged(&mut next, Duration::from_secs(10)), "no WATCHDOG=1 after the slot was free again");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait();
+}
+
 /// Starts systemd-journald by hand when none runs; stops it (by pid) on drop.
 struct Journald(Option<std::process::Child>);
 
