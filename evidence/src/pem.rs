@@ -1,18 +1,16 @@
-//! PEM (RFC 7468) encoding and decoding of DER blocks.
+//! PEM (RFC 7468) encoding and decoding of DER blocks, over the `pem` crate: this module only
+//! fixes the conventions ras uses (LF line endings, 64-column bodies, errors that name what
+//! was wrong).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use thiserror::Error;
 
 /// A PEM decoding failure.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PemError {
-    /// A BEGIN line without its END line.
-    #[error("PEM block {0:?} has no END line")]
-    Unterminated(String),
-    /// The body is not base64.
-    #[error("PEM block {0:?} is not valid base64")]
-    Base64(String),
+    /// The text holds a broken block: no END line, mismatched labels, or a body that is not
+    /// base64.
+    #[error("malformed PEM: {0}")]
+    Malformed(String),
     /// No block with the wanted label.
     #[error("no PEM block labelled {0:?}")]
     Missing(String),
@@ -20,41 +18,23 @@ pub enum PemError {
 
 /// Encodes `der` as a PEM block with `label` (e.g. `CERTIFICATE`).
 pub fn encode(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label, der), config)
 }
 
 /// Every PEM block in `text`, as (label, DER), in order. Text between blocks is ignored.
 pub fn parse_all(text: &str) -> Result<Vec<(String, Vec<u8>)>, PemError> {
-    let mut blocks = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some(label) = line.trim().strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) else {
-            continue;
-        };
-        let end = format!("-----END {label}-----");
-        let mut body = String::new();
-        let mut closed = false;
-        for l in lines.by_ref() {
-            if l.trim() == end {
-                closed = true;
-                break;
-            }
-            body.push_str(l.trim());
-        }
-        if !closed {
-            return Err(PemError::Unterminated(label.to_string()));
-        }
-        let der = STANDARD.decode(body).map_err(|_| PemError::Base64(label.to_string()))?;
-        blocks.push((label.to_string(), der));
+    let blocks = pem::parse_many(text).map_err(|e| PemError::Malformed(e.to_string()))?;
+    // The crate skips a block it cannot find the end of as if it were text between blocks; a
+    // truncated chain file must say so instead of looking shorter.
+    let begins = text.lines().filter(|l| l.trim_start().starts_with("-----BEGIN ")).count();
+    if begins != blocks.len() {
+        return Err(PemError::Malformed(format!(
+            "{} BEGIN line(s) without an END line",
+            begins - blocks.len().min(begins)
+        )));
     }
-    Ok(blocks)
+    Ok(blocks.into_iter().map(|p| (p.tag().to_string(), p.into_contents())).collect())
 }
 
 /// The DER of every block labelled `label`.
@@ -74,6 +54,8 @@ mod tests {
     fn roundtrip_several_blocks() {
         let a = encode("CERTIFICATE", &[1; 100]);
         let b = encode("PRIVATE KEY", &[2; 3]);
+        assert!(a.starts_with("-----BEGIN CERTIFICATE-----\n") && !a.contains('\r'), "{a:?}");
+        assert!(a.lines().all(|l| l.len() <= 64), "{a}");
         let text = format!("junk\n{a}between\n{b}");
         let blocks = parse_all(&text).unwrap();
         assert_eq!(blocks, vec![("CERTIFICATE".into(), vec![1; 100]), ("PRIVATE KEY".into(), vec![2; 3])]);
@@ -83,7 +65,12 @@ mod tests {
 
     #[test]
     fn refuses_broken_blocks() {
-        assert!(matches!(parse_all("-----BEGIN X-----\nAAAA\n"), Err(PemError::Unterminated(_))));
-        assert!(matches!(parse_all("-----BEGIN X-----\n!!\n-----END X-----\n"), Err(PemError::Base64(_))));
+        for broken in [
+            "-----BEGIN X-----\nAAAA\n",
+            "-----BEGIN X-----\n!!\n-----END X-----\n",
+            "-----BEGIN X-----\nAAAA\n-----END Y-----\n",
+        ] {
+            assert!(matches!(parse_all(broken), Err(PemError::Malformed(_))), "{broken:?}: {:?}", parse_all(broken));
+        }
     }
 }
