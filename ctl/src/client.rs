@@ -128,11 +128,11 @@ fn group_name(gid: u32) -> Option<String> {
 /// One call to the local rasd on a fresh connection. A refusal names the rule that would
 /// allow the call (rasd's journal has the rule that refused it).
 pub async fn call<M: Method>(socket: &Path, call: &M) -> Result<M::Reply, Failure> {
-    local(socket).await?.call(call).await.map_err(|e| explain_refusal(M::NAME, socket, e))
+    local(socket).await?.call(call).await.map_err(|e| explain_refusal(M::NAME, &socket.display(), e))
 }
 
 /// Turns the standard varlink refusals of rasd into exit 1 with the rule that applies.
-pub fn explain_refusal(method: &str, socket: &Path, e: ras_proto::ProtoError) -> Failure {
+pub fn explain_refusal(method: &str, at: &dyn std::fmt::Display, e: ras_proto::ProtoError) -> Failure {
     let ras_proto::ProtoError::Call(v) = &e else { return e.into() };
     let interface = method.rsplit_once('.').map_or(method, |(i, _)| i);
     let why = match v.name.as_str() {
@@ -153,7 +153,7 @@ pub fn explain_refusal(method: &str, socket: &Path, e: ras_proto::ProtoError) ->
         }
         _ => return e.into(),
     };
-    Failure::new(Code::Attestation, anyhow!("rasd at {} refused {method} ({}): {why}", socket.display(), v.name))
+    Failure::new(Code::Attestation, anyhow!("rasd at {at} refused {method} ({}): {why}", v.name))
 }
 
 /// Size of a generated nonce.

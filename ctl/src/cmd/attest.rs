@@ -8,17 +8,21 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use ras_evidence::{Expectations, ExpectedSubject};
 use ras_proto::api::remote::{Challenge, ContainerRef};
+use ras_proto::api::Method;
 use serde_json::json;
 
 use crate::cli::AttestArgs;
-use crate::client::{connect, fresh_nonce, parse_target, runtime, Target};
+use crate::client::{connect, explain_refusal, fresh_nonce, parse_target, runtime, Target};
 use crate::failure::{usage, Code, Failure};
 use crate::output::{emit, print_json};
 use crate::verdict::{expectations, report};
 
 /// Sends the challenge and returns the evidence, within `deadline` for the whole exchange.
 async fn fetch(target: &Target, challenge: &Challenge, deadline: Duration) -> Result<String, Failure> {
-    let exchange = async { Ok::<_, Failure>(connect(target).await?.call(challenge).await?.evidence) };
+    let exchange = async {
+        let reply = connect(target).await?.call(challenge).await;
+        Ok::<_, Failure>(reply.map_err(|e| explain_refusal(Challenge::NAME, target, e))?.evidence)
+    };
     tokio::time::timeout(deadline, exchange)
         .await
         .with_context(|| format!("{target}: no answer within {} s (--timeout)", deadline.as_secs_f64()))
