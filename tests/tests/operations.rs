@@ -227,14 +227,17 @@ fn the_bridge_serves_on_an_activated_tcp_fd() {
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 }
 
-#[test]
-fn rasd_notifies_ready_watchdog_and_stopping() {
+/// rasd on temp paths with `extra` flags, sending sd_notify messages (watchdog every 200 ms)
+/// to the returned datagram socket, as systemd would receive them.
+fn rasd_under_a_fake_systemd(extra: &[&str]) -> (tempfile::TempDir, UnixDatagram, std::process::Child) {
     let dir = tempfile::tempdir().unwrap();
     let sock_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut child = Command::new(bin("rasd"))
-        .args(["--log", "stderr", "--runtime-dir"])
+    let child = Command::new(bin("rasd"))
+        .args(["--log", "stderr"])
+        .args(extra)
+        .arg("--runtime-dir")
         .arg(dir.path().join("run"))
         .arg("--state-dir")
         .arg(dir.path().join("state"))
@@ -244,6 +247,12 @@ fn rasd_notifies_ready_watchdog_and_stopping() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (dir, sock, child)
+}
+
+#[test]
+fn rasd_notifies_ready_watchdog_and_stopping() {
+    let (dir, sock, mut child) = rasd_under_a_fake_systemd(&[]);
     let mut seen = String::new();
     let mut buf = [0u8; 512];
     while !(seen.contains("READY=1") && seen.contains("WATCHDOG=1")) {
@@ -263,21 +272,7 @@ fn rasd_notifies_ready_watchdog_and_stopping() {
 
 #[test]
 fn the_watchdog_stops_pinging_when_rasd_cannot_serve_a_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut child = Command::new(bin("rasd"))
-        .args(["--log", "stderr", "--max-connections", "1", "--runtime-dir"])
-        .arg(dir.path().join("run"))
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "200000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (dir, sock, mut child) = rasd_under_a_fake_systemd(&["--max-connections", "1"]);
     let mut buf = [0u8; 512];
     let mut next = |timeout: Duration| -> Option<String> {
         sock.set_read_timeout(Some(timeout)).unwrap();
