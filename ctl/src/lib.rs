@@ -9,10 +9,11 @@
 //!
 //! Subcommands use these and never each other.
 
+#[macro_use]
+mod output;
 mod client;
 mod cmd;
 mod failure;
-mod output;
 mod verdict;
 
 pub mod cli;

@@ -9,9 +9,29 @@ use serde_json::Value;
 
 use crate::failure::{usage, Failure};
 
+/// `println!` for user output: a reader that went away (`rasctl … | head`) ends rasctl
+/// quietly with 141, as SIGPIPE ends C tools, instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
+
+/// Writes one line to standard output (see [`say!`]).
+pub fn line(args: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{args}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("rasctl: writing standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints a JSON value on one line.
 pub fn print_json(v: &Value) {
-    println!("{v}");
+    say!("{v}");
 }
 
 /// Writes `text` to `out`, or to standard output.

@@ -91,6 +91,10 @@ impl AkStore {
         }
         let (key, rc_key) = key_pair(&keys.swap_remove(0))?;
         let spki = rc_key.public_key_der();
+        if !created && !chain_is_for(&chain_path, tee.kind()) {
+            // The backend changed (say sim to tpm): the old chain is another TEE's.
+            let _ = std::fs::remove_file(&chain_path);
+        }
         let (ders, _) = load_or_create_pem(&chain_path, "CERTIFICATE", 0o644, || {
             let report = tee.report(&ak_binding(&spki))?;
             Ok::<_, AkError>(vec![tee.issue_ak_cert(&rc_key, &report)?])
@@ -114,6 +118,11 @@ impl AkStore {
     /// The chain as PEM, leaf first.
     pub fn chain_pem(&self) -> String {
         self.chain.read().expect("chain lock").ders.iter().map(|d| pem::encode("CERTIFICATE", d)).collect()
+    }
+
+    /// The AK's SubjectPublicKeyInfo (DER).
+    pub fn spki(&self) -> &[u8] {
+        &self.spki
     }
 
     /// sha256 (hex) of the AK's SubjectPublicKeyInfo.
@@ -162,6 +171,17 @@ impl AkStore {
         write_atomic(&self.chain_path, text.as_bytes(), 0o644).map_err(state_err(&self.chain_path))?;
         *self.chain.write().expect("chain lock") = Chain::new(ders, &self.tee_root);
         Ok(())
+    }
+}
+
+/// Whether the chain on disk is absent or its leaf carries a report of TEE `kind`.
+fn chain_is_for(path: &Path, kind: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return true };
+    let leaf = pem::parse_label(&text, "CERTIFICATE").ok().and_then(|mut d| (!d.is_empty()).then(|| d.swap_remove(0)));
+    match leaf.map(|l| cert::report_of(&l)) {
+        Some(Ok(Some(report))) => report.kind() == kind,
+        // A CA-issued chain without our extension, or a broken file: leave it to the load.
+        _ => true,
     }
 }
 

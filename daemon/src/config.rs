@@ -20,6 +20,33 @@ pub const DEFAULT_CONFIG: &str = "/etc/ras/rasd.toml";
 pub enum TeeKind {
     /// Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim.
     Sim,
+    /// TPM 2.0 through a TCTI (--tpm-tcti); needs a rasd built with the `tpm` feature.
+    Tpm,
+}
+
+/// Which evidence carries a fresh TPM quote of the PCRs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotePolicy {
+    /// Host evidence only (containers and VM guests share the host's PCRs, but pay no quote).
+    Host,
+    /// Every evidence.
+    All,
+    /// None: PCRs are not attested; the AK certificate's quote still binds the AK to the TPM.
+    None,
+}
+
+/// The TPM settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TpmConfig {
+    /// TCTI string, as tpm2-tools take it.
+    pub tcti: String,
+    /// PCRs of the sha256 bank quoted in fresh quotes.
+    pub pcrs: Vec<u8>,
+    /// Which evidence gets a fresh quote.
+    pub quote: QuotePolicy,
+    /// Most evidences that share one quote; 1 turns batching off.
+    pub batch: usize,
 }
 
 /// rasd: the ras host daemon. It owns the TEE session and the attestation key, and serves
@@ -39,6 +66,18 @@ pub struct Args {
     /// TEE backend. Default: sim.
     #[arg(long, value_enum)]
     pub tee: Option<TeeKind>,
+    /// TPM TCTI (a tpm2-tools TCTI string), for --tee tpm. Default: device:/dev/tpmrm0.
+    #[arg(long, value_name = "TCTI")]
+    pub tpm_tcti: Option<String>,
+    /// PCRs (sha256 bank, comma-separated) in fresh TPM quotes. Default: 0,1,2,3,4,5,6,7.
+    #[arg(long, value_name = "LIST")]
+    pub tpm_pcrs: Option<String>,
+    /// Which evidence carries a fresh TPM quote of the PCRs. Default: host.
+    #[arg(long, value_enum)]
+    pub tpm_quote: Option<QuotePolicy>,
+    /// Most concurrent evidences that share one TPM quote (a Merkle root); 1 turns batching off. Default: 64 (1 to 1024).
+    #[arg(long, value_name = "N")]
+    pub tpm_batch: Option<usize>,
     /// Where logs go. Default: auto.
     #[arg(long, value_enum)]
     pub log: Option<LogTarget>,
@@ -100,6 +139,10 @@ pub struct FileConfig {
     runtime_dir: Option<PathBuf>,
     state_dir: Option<PathBuf>,
     tee: Option<TeeKind>,
+    tpm_tcti: Option<String>,
+    tpm_pcrs: Option<String>,
+    tpm_quote: Option<QuotePolicy>,
+    tpm_batch: Option<usize>,
     log: Option<LogTarget>,
     admin_group: Option<String>,
     socket_group: Option<String>,
@@ -131,6 +174,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// Backend.
     pub tee: TeeKind,
+    /// TPM settings (used with `tee = tpm`).
+    pub tpm: TpmConfig,
     /// Log target.
     pub log: LogTarget,
     /// Admin group name, if configured.
@@ -169,6 +214,20 @@ pub struct Config {
     pub vsock_agent_port: Option<u32>,
 }
 
+/// Parses a PCR list such as `0,1,2,7`: indices 0 to 23, each once; sorted.
+fn parse_pcrs(text: &str) -> anyhow::Result<Vec<u8>> {
+    let mut pcrs = Vec::new();
+    for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match word.parse::<u8>() {
+            Ok(i) if i < ras_evidence::tpm::PCR_COUNT => pcrs.push(i),
+            _ => bail!("--tpm-pcrs {text:?}: {word:?} is not a PCR index (0 to 23)"),
+        }
+    }
+    pcrs.sort_unstable();
+    pcrs.dedup();
+    Ok(pcrs)
+}
+
 impl Config {
     /// Merges flags over the file and validates.
     pub fn resolve(args: Args) -> anyhow::Result<Self> {
@@ -181,6 +240,12 @@ impl Config {
             runtime_dir: args.runtime_dir.or(file.runtime_dir).unwrap_or_else(|| "/run/ras".into()),
             state_dir: args.state_dir.or(file.state_dir).unwrap_or_else(|| "/var/lib/ras".into()),
             tee: args.tee.or(file.tee).unwrap_or(TeeKind::Sim),
+            tpm: TpmConfig {
+                tcti: args.tpm_tcti.or(file.tpm_tcti).unwrap_or_else(|| "device:/dev/tpmrm0".into()),
+                pcrs: parse_pcrs(args.tpm_pcrs.or(file.tpm_pcrs).as_deref().unwrap_or("0,1,2,3,4,5,6,7"))?,
+                quote: args.tpm_quote.or(file.tpm_quote).unwrap_or(QuotePolicy::Host),
+                batch: args.tpm_batch.or(file.tpm_batch).unwrap_or(64),
+            },
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
             admin_group: args.admin_group.or(file.admin_group),
             socket_group_explicit: args.socket_group.is_some() || file.socket_group.is_some(),
@@ -219,6 +284,9 @@ impl Config {
         let all_files = self.measure_files.iter().chain(self.container_measure_files.values().flatten());
         if let Some(bad) = all_files.into_iter().find(|p| !p.starts_with('/') || p.contains('\0')) {
             bail!("measured file paths must be absolute, got {bad:?}");
+        }
+        if !(1..=ras_evidence::merkle::MAX_LEAVES).contains(&self.tpm.batch) {
+            bail!("tpm batch must be between 1 and {}, got {}", ras_evidence::merkle::MAX_LEAVES, self.tpm.batch);
         }
         if self.max_connections == 0 {
             bail!("max connections must be at least 1");

@@ -110,6 +110,14 @@ impl Daemon {
     pub fn open(config: Config) -> anyhow::Result<Self> {
         let tee: Box<dyn Tee> = match config.tee {
             TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
+            #[cfg(feature = "tpm")]
+            TeeKind::Tpm => {
+                Box::new(crate::tee::tpm::TpmTee::open(&config.state_dir, &config.tpm).context("open the TPM")?)
+            }
+            #[cfg(not(feature = "tpm"))]
+            TeeKind::Tpm => anyhow::bail!(
+                "--tee tpm: this rasd was built without TPM support; build it with `cargo build --features tpm` (needs Debian's libtss2-dev)"
+            ),
         };
         let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
         let admin_gid = config.admin_group.as_deref().map(|g| gid_of("admin-group", g)).transpose()?;

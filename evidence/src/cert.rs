@@ -64,6 +64,17 @@ pub fn issue_sim_root(key: &KeyPair) -> Result<rcgen::Certificate, CertError> {
     Ok(params.self_signed(key)?)
 }
 
+/// Issues the self-signed root certificate of a TPM attestation key (`key` is the TPM AK as a
+/// remote signer). It is small on purpose: the TPM hashes at most 1024 bytes.
+pub fn issue_tpm_root(key: &KeyPair) -> Result<Vec<u8>, CertError> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn("ras TPM attestation key");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    validity(&mut params, 20 * 365);
+    Ok(params.self_signed(key)?.der().to_vec())
+}
+
 /// The parameters of an AK certificate (or CSR) that carries `report`.
 fn ak_params(report: &TeeReport) -> CertificateParams {
     let mut params = CertificateParams::default();
@@ -107,6 +118,15 @@ pub fn report_of(der: &[u8]) -> Result<Option<TeeReport>, CertError> {
         Some(ext) => Ok(Some(TeeReport::from_der(ext.value)?)),
         None => Ok(None),
     }
+}
+
+/// Checks that the key with SubjectPublicKeyInfo `issuer_spki` signed certificate `der`.
+pub fn verify_issued_by(der: &[u8], issuer_spki: &[u8]) -> Result<(), CertError> {
+    let cert = parse(der).map_err(CertError::X509)?;
+    let (_, issuer) =
+        <x509_parser::x509::SubjectPublicKeyInfo as x509_parser::prelude::FromDer<_>>::from_der(issuer_spki)
+            .map_err(|e| CertError::Chain(format!("issuer key: {e}")))?;
+    cert.verify_signature(Some(&issuer)).map_err(|e| CertError::Chain(format!("signature: {e}")))
 }
 
 /// sha256 (hex) of a certificate's SubjectPublicKeyInfo: the AK fingerprint.

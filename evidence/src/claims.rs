@@ -36,6 +36,9 @@ pub struct RasClaims {
     /// The subject's runtime measurement log, when it has entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_log: Option<crate::runtime_log::RuntimeLog>,
+    /// A fresh TPM quote of the host's PCRs for this evidence (`tee: tpm` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm_quote: Option<TpmQuote>,
     /// Claims the workload reported about itself. Not measured by rasd: labelled, kept apart,
     /// and never used as identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +82,34 @@ impl std::fmt::Display for Subject {
     }
 }
 
+/// A `TPM2_Quote` made for this evidence, shared by a batch of concurrent requests: its
+/// qualifying data is the Merkle root over the batch's leaves, and this evidence's leaf is
+/// [`crate::tpm::evidence_leaf`] of its nonce and AK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TpmQuote {
+    /// `TPMS_ATTEST` (base64).
+    pub attest: String,
+    /// `TPMT_SIGNATURE` by the TPM AK (base64).
+    pub signature: String,
+    /// The quoted PCRs of the sha256 bank, ascending.
+    pub pcrs: Vec<PcrValue>,
+    /// This evidence's position in the batch.
+    pub index: u64,
+    /// How many evidences shared the quote.
+    pub batch: u64,
+    /// The inclusion proof (hex hashes, bottom up).
+    pub proof: Vec<String>,
+}
+
+/// One PCR value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcrValue {
+    /// PCR index.
+    pub index: u8,
+    /// Its sha256-bank value (hex).
+    pub sha256: String,
+}
+
 /// The calling process, as measured by rasd.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
@@ -113,6 +144,9 @@ impl Claims {
     pub fn measured_items(&self) -> Vec<(String, String)> {
         let mut items: Vec<(String, String)> =
             self.ras.caller.iter().map(|c| (format!("exe:{}", c.exe), c.exe_sha256.clone())).collect();
+        if let Some(q) = &self.ras.tpm_quote {
+            items.extend(q.pcrs.iter().map(|p| (format!("pcr:{}", p.index), p.sha256.clone())));
+        }
         items.extend(
             self.ras.measurements.iter().filter(|m| m.source == "rasd").map(|m| (m.name.clone(), m.sha256.clone())),
         );

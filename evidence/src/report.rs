@@ -7,6 +7,10 @@
 //!
 //! The `sim` report is signed by a software device key. It proves nothing about hardware,
 //! which is why verifiers accept it only with `--allow-sim`.
+//!
+//! The `tpm` report is a `TPM2_Quote` by a TPM-resident attestation key whose qualifying data
+//! is the sha256 of the 64 bytes of report data; the same TPM key issued the certificate that
+//! carries it, and the verifier checks both ([`TeeReport::issuer_spki`]).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -44,6 +48,28 @@ pub enum ReportError {
 pub enum TeeReport {
     /// The simulated TEE.
     Sim(SimReport),
+    /// A TPM 2.0.
+    Tpm(TpmReport),
+}
+
+/// A report of a TPM 2.0: a quote by its attestation key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TpmReport {
+    /// The TPM AK's `TPMT_PUBLIC` (base64).
+    pub ak_public: String,
+    /// The quote's `TPMS_ATTEST` (base64); its qualifying data is sha256(report data) and it
+    /// selects no PCRs (PCR values travel in fresh quotes, one per evidence).
+    pub attest: String,
+    /// The quote's `TPMT_SIGNATURE` (base64).
+    pub signature: String,
+}
+
+impl TpmReport {
+    /// The AK this report is by, checked to be a restricted TPM-bound signing key.
+    pub fn ak(&self) -> Result<crate::tpm::AkPublic, ReportError> {
+        let raw = STANDARD.decode(&self.ak_public).map_err(|_| ReportError::Malformed("ak_public".into()))?;
+        crate::tpm::AkPublic::parse(&raw).map_err(|e| ReportError::Malformed(e.to_string()))
+    }
 }
 
 /// A report of the simulated TEE.
@@ -62,6 +88,17 @@ impl TeeReport {
     pub fn kind(&self) -> &'static str {
         match self {
             TeeReport::Sim(_) => "sim",
+            TeeReport::Tpm(_) => "tpm",
+        }
+    }
+
+    /// The key that must have signed the certificate carrying this report, as a DER
+    /// SubjectPublicKeyInfo: for `tpm`, the TPM AK (which issues the certificate, so the
+    /// quote and the chain name the same key). `None` where the report does not fix it.
+    pub fn issuer_spki(&self) -> Result<Option<Vec<u8>>, ReportError> {
+        match self {
+            TeeReport::Sim(_) => Ok(None),
+            TeeReport::Tpm(r) => Ok(Some(r.ak()?.spki_der())),
         }
     }
 
@@ -97,6 +134,23 @@ impl TeeReport {
                 UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key)
                     .verify(&msg, &sig)
                     .map_err(|_| ReportError::BadSignature)
+            }
+            TeeReport::Tpm(r) => {
+                let ak = r.ak()?;
+                let field = |name: &str, v: &str| {
+                    STANDARD.decode(v).map_err(|_| ReportError::Malformed(format!("{name} is not base64")))
+                };
+                let attest = field("attest", &r.attest)?;
+                let sig = field("signature", &r.signature)?;
+                let want = ring::digest::digest(&ring::digest::SHA256, expected);
+                match crate::tpm::verify_quote(&ak, &attest, &sig, want.as_ref(), &[]) {
+                    Ok(_) => Ok(()),
+                    Err(crate::tpm::TpmError::BadSignature) => Err(ReportError::BadSignature),
+                    Err(crate::tpm::TpmError::Mismatch(m)) if m.starts_with("qualifying") => {
+                        Err(ReportError::WrongReportData)
+                    }
+                    Err(e) => Err(ReportError::Malformed(e.to_string())),
+                }
             }
         }
     }
@@ -178,9 +232,9 @@ mod tests {
     fn tampered_sim_report_fails() {
         let (key, cert) = device();
         let data = ak_binding(b"k");
-        let TeeReport::Sim(mut r) = TeeReport::sim_sign(&key, &cert, &data).unwrap();
+        let TeeReport::Sim(mut r) = TeeReport::sim_sign(&key, &cert, &data).unwrap() else { unreachable!() };
         let (other_key, other_cert) = device();
-        let TeeReport::Sim(o) = TeeReport::sim_sign(&other_key, &other_cert, &data).unwrap();
+        let TeeReport::Sim(o) = TeeReport::sim_sign(&other_key, &other_cert, &data).unwrap() else { unreachable!() };
         r.signature = o.signature;
         assert!(matches!(TeeReport::Sim(r).verify(&data), Err(ReportError::BadSignature)));
     }

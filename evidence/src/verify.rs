@@ -14,10 +14,12 @@ use base64::Engine;
 use serde::Serialize;
 
 use crate::cert;
+use crate::claims::TpmQuote;
 use crate::claims::{Claims, Subject};
 use crate::jws;
 use crate::reference::ReferenceValues;
-use crate::report::ak_binding;
+use crate::report::{ak_binding, TeeReport, TpmReport};
+use crate::{merkle, tpm};
 
 /// Tolerated clock skew for `iat` in the future, in seconds.
 const FUTURE_SKEW: i64 = 60;
@@ -190,11 +192,13 @@ impl Run {
         }
 
         let report = check_report(&leaf);
-        let kind = report.as_ref().map(|(k, _)| k.clone()).ok();
-        if !self.record(CheckName::TeeReport, report.map(|(_, o)| o)) {
+        let (kind, tee_report) = match &report {
+            Ok((k, _, r)) => (k.clone(), r.clone()),
+            Err(_) => (String::new(), None),
+        };
+        if !self.record(CheckName::TeeReport, report.map(|(_, o, _)| o)) {
             return;
         }
-        let kind = kind.expect("report passed");
 
         let signature = cert::public_key_of(&leaf)
             .map_err(|e| e.to_string())
@@ -215,7 +219,17 @@ impl Run {
         }
         let claims = self.claims.clone().expect("signature passed");
 
-        if !self.record(CheckName::Freshness, check_freshness(&claims, exp)) {
+        let fresh = check_freshness(&claims, exp).and_then(|o| match (&claims.ras.tpm_quote, &tee_report) {
+            (None, _) => Ok(o),
+            (Some(q), Some(TeeReport::Tpm(r))) => {
+                let spki = cert::spki_of(&leaf).map_err(|e| e.to_string())?;
+                let n = check_tpm_quote(q, r, &exp.nonce, &spki)?;
+                let Outcome::Pass(d) = o else { return Ok(o) };
+                Ok(Outcome::Pass(format!("{d}; TPM quote of PCRs {n} made for this nonce")))
+            }
+            (Some(_), _) => Err("the evidence carries a TPM quote but its AK certificate is not a TPM's".into()),
+        });
+        if !self.record(CheckName::Freshness, fresh) {
             return;
         }
         if !self.record(CheckName::Subject, check_subject(&claims.ras.subject, &exp.subject)) {
@@ -239,14 +253,45 @@ impl Run {
     }
 }
 
-fn check_report(leaf: &[u8]) -> Result<(String, Outcome), String> {
+fn check_report(leaf: &[u8]) -> Result<(String, Outcome, Option<TeeReport>), String> {
     let report = cert::report_of(leaf)
         .map_err(|e| e.to_string())?
         .ok_or("the AK certificate carries no TEE report extension (an external CA must copy it from the CSR)")?;
     let spki = cert::spki_of(leaf).map_err(|e| e.to_string())?;
     report.verify(&ak_binding(&spki)).map_err(|e| e.to_string())?;
     let kind = report.kind().to_string();
-    Ok((kind.clone(), Outcome::Pass(format!("{kind} report binds the AK public key"))))
+    let mut detail = format!("{kind} report binds the AK public key");
+    if let Some(issuer) = report.issuer_spki().map_err(|e| e.to_string())? {
+        // The chain check proved the anchor's key signed the leaf; this proves that key is the
+        // one that made the quote, so the anchor a verifier pinned is the TPM AK itself.
+        cert::verify_issued_by(leaf, &issuer)
+            .map_err(|e| format!("the AK certificate was not issued by the TPM key that quoted it: {e}"))?;
+        detail.push_str(", and the TPM AK that quoted it issued the certificate");
+    }
+    Ok((kind, Outcome::Pass(detail), Some(report)))
+}
+
+/// Checks a fresh TPM quote: by the TPM AK of the certificate, over the listed PCR values, and
+/// with this evidence's leaf (nonce and AK) in the Merkle batch it quotes. Returns the PCR list.
+fn check_tpm_quote(q: &TpmQuote, report: &TpmReport, nonce: &[u8], ak_spki: &[u8]) -> Result<String, String> {
+    use base64::engine::general_purpose::STANDARD;
+    let ak = report.ak().map_err(|e| e.to_string())?;
+    let attest = STANDARD.decode(&q.attest).map_err(|_| "tpm_quote.attest is not base64")?;
+    let signature = STANDARD.decode(&q.signature).map_err(|_| "tpm_quote.signature is not base64")?;
+    let hex32 = |what: &str, s: &str| -> Result<[u8; 32], String> {
+        hex::decode(s).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| format!("{what} is not 32 bytes of hex"))
+    };
+    let pcrs: Vec<(u8, [u8; 32])> =
+        q.pcrs.iter().map(|p| Ok((p.index, hex32("a PCR value", &p.sha256)?))).collect::<Result<_, String>>()?;
+    if q.proof.len() > 64 {
+        return Err("tpm_quote.proof is too long".into());
+    }
+    let proof: Vec<[u8; 32]> = q.proof.iter().map(|h| hex32("a proof hash", h)).collect::<Result<_, _>>()?;
+    let root = merkle::root_from_proof(tpm::evidence_leaf(nonce, ak_spki), q.index, q.batch, &proof)
+        .ok_or("the TPM quote's batch proof does not fit its position")?;
+    tpm::verify_quote(&ak, &attest, &signature, &root, &pcrs).map_err(|e| e.to_string())?;
+    let list: Vec<String> = pcrs.iter().map(|(i, _)| i.to_string()).collect();
+    Ok(format!("{} (batch of {})", list.join(","), q.batch))
 }
 
 fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, String> {
@@ -343,6 +388,7 @@ mod tests {
                 measurements: vec![],
                 tee: "sim".into(),
                 runtime_log: None,
+                tpm_quote: None,
                 workload_claims: None,
             },
         }

@@ -32,7 +32,7 @@ pub fn run(socket: &Path, json: bool, c: AkCommand) -> Result<(), Failure> {
             if json {
                 print_json(&serde_json::to_value(&r).expect("serializes"));
             } else {
-                println!("imported: AK {} now in {} mode", r.fingerprint, r.mode);
+                say!("imported: AK {} now in {} mode", r.fingerprint, r.mode);
             }
             Ok(())
         }

@@ -92,7 +92,7 @@ pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
     let mut worst: Option<Failure> = None;
     for ((name, exp), answer) in a.connect.iter().zip(&expected).zip(answers) {
         if !json {
-            println!("== {name}");
+            say!("== {name}");
         }
         let outcome = match answer.expect("every job reported") {
             Ok(evidence) => report(Some(name), &evidence, exp, json),
@@ -100,7 +100,7 @@ pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
                 if json {
                     print_json(&json!({ "target": name, "verdict": "error", "reason": format!("{:#}", f.error) }));
                 } else {
-                    println!("error: {name}: {:#}", f.error);
+                    say!("error: {name}: {:#}", f.error);
                 }
                 Err(Failure { silent: true, ..f })
             }
@@ -124,7 +124,7 @@ pub fn run(json: bool, a: AttestArgs) -> Result<(), Failure> {
             &json!({ "summary": { "targets": total, "passed": passed, "failed": failed, "unreachable": unreachable } }),
         );
     } else {
-        println!("{passed} passed, {failed} failed, {unreachable} unreachable (of {total})");
+        say!("{passed} passed, {failed} failed, {unreachable} unreachable (of {total})");
     }
     worst.map_or(Ok(()), Err)
 }

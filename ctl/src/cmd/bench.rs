@@ -95,7 +95,7 @@ pub fn run(socket: &Path, json: bool, a: BenchArgs) -> Result<(), Failure> {
         }
         print_json(&v);
     } else {
-        println!(
+        say!(
             "{label} c={}: {} calls in {:.2} s, {:.0}/s; p50 {} µs  p90 {} µs  p99 {} µs  max {} µs; {} errors",
             a.concurrency,
             report.ok,

@@ -33,7 +33,7 @@ pub fn run(socket: &Path, json: bool, c: ContainerCommand) -> Result<(), Failure
                         "no containers registered (register one with: rasctl container add ID|NAME --type docker)"
                     );
                 }
-                list.containers.iter().for_each(|c| println!("{}", line(c)));
+                list.containers.iter().for_each(|c| say!("{}", line(c)));
             }
         }
         ContainerCommand::Add { container, runtime } => {
@@ -41,13 +41,13 @@ pub fn run(socket: &Path, json: bool, c: ContainerCommand) -> Result<(), Failure
             if json {
                 print_json(&serde_json::to_value(&r.container).expect("serializes"));
             } else {
-                println!("registered {}", line(&r.container));
+                say!("registered {}", line(&r.container));
             }
         }
         ContainerCommand::Remove { container, runtime } => {
             rt.block_on(call(socket, &RemoveContainer { container: container.clone(), runtime }))?;
             if !json {
-                println!("removed {container}");
+                say!("removed {container}");
             }
         }
     }

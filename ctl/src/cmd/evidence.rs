@@ -21,7 +21,7 @@ pub fn run(socket: &std::path::Path, json: bool, a: EvidenceArgs) -> Result<(), 
     }
     emit(a.out.as_deref(), &format!("{}\n", reply.evidence))?;
     if a.out.is_some() {
-        println!("nonce {nonce}");
+        say!("nonce {nonce}");
     } else {
         eprintln!("nonce {nonce}");
     }

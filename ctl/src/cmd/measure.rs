@@ -15,7 +15,7 @@ pub fn run(socket: &Path, json: bool, c: MeasureCommand) -> Result<(), Failure> 
     if json {
         print_json(&serde_json::to_value(&r).expect("serializes"));
     } else {
-        println!("seq {} chain {}", r.seq, r.chain);
+        say!("seq {} chain {}", r.seq, r.chain);
     }
     Ok(())
 }

@@ -13,10 +13,10 @@ pub fn run(socket: &Path, json: bool) -> Result<(), Failure> {
     if json {
         print_json(&serde_json::to_value(&s).expect("status serializes"));
     } else {
-        println!("rasd {} (tee {}), up {}s", s.version, s.tee, s.uptime_secs);
-        println!("ak: {} mode, fingerprint {}", s.ak_mode, s.ak_fingerprint);
-        println!("connections: {} open, {} calls served", s.connections, s.calls);
-        println!("containers: {} registered, {} agents connected", s.containers, s.agents);
+        say!("rasd {} (tee {}), up {}s", s.version, s.tee, s.uptime_secs);
+        say!("ak: {} mode, fingerprint {}", s.ak_mode, s.ak_fingerprint);
+        say!("connections: {} open, {} calls served", s.connections, s.calls);
+        say!("containers: {} registered, {} agents connected", s.containers, s.agents);
     }
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! certificate. Report verification lives with the verifier, in `ras-evidence`.
 
 pub mod sim;
+#[cfg(feature = "tpm")]
+pub mod tpm;
 
 use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
 use thiserror::Error;
@@ -33,6 +35,26 @@ pub enum TeeError {
     Report(String),
 }
 
+/// A quote of the PCRs made for one evidence, in a batch of `batch` that shares it.
+#[derive(Debug, Clone)]
+pub struct FreshQuote {
+    /// `TPMS_ATTEST`.
+    pub attest: Vec<u8>,
+    /// `TPMT_SIGNATURE`.
+    pub signature: Vec<u8>,
+    /// The quoted PCR values (index, sha256 bank).
+    pub pcrs: Vec<(u8, [u8; 32])>,
+    /// This evidence's leaf index.
+    pub index: u64,
+    /// Leaves in the batch.
+    pub batch: u64,
+    /// Inclusion proof of the leaf.
+    pub proof: Vec<[u8; 32]>,
+}
+
+/// Where a fresh quote arrives; an error is a sentence for the caller.
+pub type QuoteReply = tokio::sync::oneshot::Receiver<Result<FreshQuote, String>>;
+
 /// A TEE backend.
 pub trait Tee: Send + Sync {
     /// Kind, as in the `tee` claim.
@@ -43,4 +65,9 @@ pub trait Tee: Send + Sync {
     fn root_cert(&self) -> &[u8];
     /// Issues an AK certificate (DER) for `ak` carrying `report`, signed by the root.
     fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError>;
+    /// Asks for a fresh quote of the platform's registers over a Merkle `leaf`; `None` when
+    /// the backend has none (sim).
+    fn fresh_quote(&self, _leaf: [u8; 32]) -> Option<QuoteReply> {
+        None
+    }
 }

@@ -1,0 +1,369 @@
+//! The TPM 2.0 backend (DESIGN §4.1), through `tss-esapi` and a standard TCTI string.
+//!
+//! Keys. The endorsement key (EK) is the TCG default RSA-2048 EK, a primary the TPM re-derives
+//! from its endorsement seed at every start. The TPM AK is a restricted ECDSA P-256 signing key
+//! created under the EK once; its public and TPM-wrapped private parts live in
+//! `<state>/tpm/`, so a restart loads the same AK. A TPM that was cleared or replaced cannot
+//! load it, and rasd then stops rather than make a new AK that verifiers have not pinned.
+//!
+//! Certificates. The TPM AK signs X.509 itself: a restricted key signs only digests the TPM
+//! made (`TPM2_Hash` returns a ticket that proves the data does not start with
+//! `TPM_GENERATED_VALUE`, so no certificate can pass for a quote). It signs its own
+//! self-signed root (`<state>/tpm/ak-root.crt`), the trust anchor a verifier pins, and the
+//! certificate of rasd's fast software evidence key, which also carries a `TPM2_Quote` over the
+//! hash of that key's SubjectPublicKeyInfo.
+//!
+//! Fresh quotes. Evidence that asks for PCRs gets a `TPM2_Quote` over the configured PCRs.
+//! One thread owns the TPM; requests that queue while it works are quoted together, with the
+//! Merkle root of their leaves as qualifying data, and each evidence carries its proof.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::mpsc;
+
+use ras_evidence::report::{TeeReport, TpmReport, REPORT_DATA_LEN};
+use ras_evidence::{cert, merkle, pem, tpm as wire};
+use tokio::sync::oneshot;
+use tss_esapi::abstraction::{ak, ek, pcr, AsymmetricAlgorithmSelection};
+use tss_esapi::handles::KeyHandle;
+use tss_esapi::interface_types::algorithm::{AsymmetricAlgorithm, HashingAlgorithm, SignatureSchemeAlgorithm};
+use tss_esapi::interface_types::ecc::EccCurve;
+use tss_esapi::interface_types::resource_handles::Hierarchy;
+use tss_esapi::structures::{
+    Data, MaxBuffer, PcrSelectionList, PcrSelectionListBuilder, PcrSlot, Private, Public, Signature, SignatureScheme,
+};
+use tss_esapi::tcti_ldr::TctiNameConf;
+use tss_esapi::traits::{Marshall, UnMarshall};
+use tss_esapi::Context;
+
+use super::{FreshQuote, QuoteReply, Tee, TeeError};
+use crate::config::TpmConfig;
+use crate::state::{ensure_dir, write_atomic};
+
+/// `TPM2_Hash` takes at most `MAX_DIGEST_BUFFER` bytes; a certificate must fit.
+const MAX_HASH_INPUT: usize = 1024;
+/// Times a fresh quote is retried when a PCR changed between reading and quoting it.
+const QUOTE_ATTEMPTS: usize = 3;
+
+/// A quote's `TPMS_ATTEST` and `TPMT_SIGNATURE`.
+type Signed = (Vec<u8>, Vec<u8>);
+
+/// Work for the thread that owns the TPM.
+enum Job {
+    /// A quote of the configured PCRs over a Merkle leaf; batched.
+    Quote { leaf: [u8; 32], reply: oneshot::Sender<Result<FreshQuote, String>> },
+    /// A quote with no PCRs over `sha256(data)`: the report that binds a key.
+    Report { data: [u8; REPORT_DATA_LEN], reply: mpsc::Sender<Result<Signed, String>> },
+    /// An ECDSA signature (r || s) by the TPM AK over data the TPM hashes.
+    Sign { data: Vec<u8>, reply: mpsc::Sender<Result<[u8; 64], String>> },
+}
+
+/// The TPM backend.
+pub struct TpmTee {
+    jobs: mpsc::Sender<Job>,
+    ak_public: Vec<u8>,
+    root: Vec<u8>,
+    signer: rcgen::KeyPair,
+}
+
+fn tpm_err(what: &str) -> impl Fn(tss_esapi::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+fn state_err(path: &Path) -> impl FnOnce(std::io::Error) -> TeeError + '_ {
+    move |source| TeeError::State { path: path.display().to_string(), source }
+}
+
+impl TpmTee {
+    /// Opens the TPM named by the TCTI, loads (or at first start creates) the AK, and starts
+    /// the thread that owns the TPM.
+    pub fn open(state_dir: &Path, config: &TpmConfig) -> Result<Self, TeeError> {
+        let dir = state_dir.join("tpm");
+        ensure_dir(&dir, 0o700).map_err(state_err(&dir))?;
+        let tcti = TctiNameConf::from_str(&config.tcti)
+            .map_err(|e| TeeError::Report(format!("--tpm-tcti {:?} is not a TCTI string: {e}", config.tcti)))?;
+        let mut ctx = Context::new(tcti).map_err(|e| {
+            TeeError::Report(format!(
+                "cannot open the TPM at {:?}: {e} (is the device or simulator there, and may rasd open it? set --tpm-tcti)",
+                config.tcti
+            ))
+        })?;
+        let (ak, ak_public) = load_or_create_ak(&mut ctx, &dir).map_err(TeeError::Report)?;
+        let (jobs, rx) = mpsc::channel();
+        let pcrs = config.pcrs.clone();
+        let batch = config.batch;
+        std::thread::Builder::new()
+            .name("ras-tpm".into())
+            .spawn(move || serve(ctx, ak, pcrs, batch, rx))
+            .map_err(|e| TeeError::Report(format!("start TPM thread: {e}")))?;
+        let point = wire::AkPublic::parse(&ak_public).map_err(|e| TeeError::Key(e.to_string()))?.point;
+        let signer = rcgen::KeyPair::from_remote(Box::new(TpmSigner { point: point.to_vec(), jobs: jobs.clone() }))
+            .map_err(|e| TeeError::Key(e.to_string()))?;
+        let root = load_or_issue_root(&dir.join("ak-root.crt"), &signer, &point)?;
+        Ok(TpmTee { jobs, ak_public, root, signer })
+    }
+
+    fn call<T>(&self, job: impl FnOnce(mpsc::Sender<Result<T, String>>) -> Job) -> Result<T, TeeError> {
+        let (tx, rx) = mpsc::channel();
+        self.jobs.send(job(tx)).map_err(|_| TeeError::Report("the TPM thread has stopped".into()))?;
+        rx.recv().map_err(|_| TeeError::Report("the TPM thread has stopped".into()))?.map_err(TeeError::Report)
+    }
+}
+
+impl Tee for TpmTee {
+    fn kind(&self) -> &'static str {
+        "tpm"
+    }
+
+    fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        let (attest, signature) = self.call(|reply| Job::Report { data: *data, reply })?;
+        Ok(TeeReport::Tpm(TpmReport {
+            ak_public: STANDARD.encode(&self.ak_public),
+            attest: STANDARD.encode(attest),
+            signature: STANDARD.encode(signature),
+        }))
+    }
+
+    fn root_cert(&self) -> &[u8] {
+        &self.root
+    }
+
+    fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError> {
+        cert::issue_ak(ak, report, &self.root, &self.signer).map_err(|e| TeeError::Key(e.to_string()))
+    }
+
+    fn fresh_quote(&self, leaf: [u8; 32]) -> Option<QuoteReply> {
+        let (reply, rx) = oneshot::channel();
+        // A stopped thread drops `reply`, which the receiver reports as an error.
+        let _ = self.jobs.send(Job::Quote { leaf, reply });
+        Some(rx)
+    }
+}
+
+/// The TPM AK as an rcgen signer, so rcgen builds certificates the TPM signs.
+struct TpmSigner {
+    point: Vec<u8>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl rcgen::RemoteKeyPair for TpmSigner {
+    fn public_key(&self) -> &[u8] {
+        &self.point
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let (reply, rx) = mpsc::channel();
+        self.jobs.send(Job::Sign { data: msg.to_vec(), reply }).map_err(|_| rcgen::Error::RemoteKeyError)?;
+        let rs = rx.recv().map_err(|_| rcgen::Error::RemoteKeyError)?.map_err(|e| {
+            tracing::error!("TPM signing failed: {e}");
+            rcgen::Error::RemoteKeyError
+        })?;
+        Ok(ecdsa_der(&rs))
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+/// `r || s` as a DER `ECDSA-Sig-Value`.
+fn ecdsa_der(rs: &[u8; 64]) -> Vec<u8> {
+    fn integer(v: &[u8]) -> Vec<u8> {
+        let v = &v[v.iter().position(|&b| b != 0).unwrap_or(v.len() - 1)..];
+        let mut out = vec![0x02];
+        if v[0] & 0x80 != 0 {
+            out.push(v.len() as u8 + 1);
+            out.push(0);
+        } else {
+            out.push(v.len() as u8);
+        }
+        out.extend_from_slice(v);
+        out
+    }
+    let body = [integer(&rs[..32]), integer(&rs[32..])].concat();
+    [vec![0x30, body.len() as u8], body].concat()
+}
+
+fn load_or_create_ak(ctx: &mut Context, dir: &Path) -> Result<(KeyHandle, Vec<u8>), String> {
+    let ek = ek::create_ek_object(ctx, AsymmetricAlgorithm::Rsa, None).map_err(tpm_err("create the EK"))?;
+    let (pub_path, priv_path) = (dir.join("ak.pub"), dir.join("ak.priv"));
+    let (public, private) = match (std::fs::read(&pub_path), std::fs::read(&priv_path)) {
+        (Ok(p), Ok(k)) => {
+            let public = Public::unmarshall(&p).map_err(tpm_err("read ak.pub"))?;
+            let private = Private::try_from(k).map_err(tpm_err("read ak.priv"))?;
+            (public, private)
+        }
+        (Err(a), Err(b)) if a.kind() == std::io::ErrorKind::NotFound && b.kind() == std::io::ErrorKind::NotFound => {
+            let made = ak::create_ak_2(
+                ctx,
+                ek,
+                HashingAlgorithm::Sha256,
+                AsymmetricAlgorithmSelection::Ecc(EccCurve::NistP256),
+                SignatureSchemeAlgorithm::EcDsa,
+                None,
+                None,
+            )
+            .map_err(tpm_err("create the AK"))?;
+            let p = made.out_public.marshall().map_err(tpm_err("encode the AK"))?;
+            write_atomic(&priv_path, made.out_private.as_slice(), 0o600)
+                .map_err(|e| format!("{}: {e}", priv_path.display()))?;
+            write_atomic(&pub_path, &p, 0o644).map_err(|e| format!("{}: {e}", pub_path.display()))?;
+            tracing::info!(path = %dir.display(), "created a TPM attestation key");
+            (made.out_public, made.out_private)
+        }
+        _ => {
+            return Err(format!(
+                "{} holds only half of the TPM AK; move the directory aside to create a new AK",
+                dir.display()
+            ))
+        }
+    };
+    let handle = ak::load_ak(ctx, ek, None, private, public).map_err(|e| {
+        format!(
+            "the TPM AK in {} does not load in this TPM ({e}); was the TPM cleared or replaced? Move {} aside to create a new AK, then enrol it with your verifiers again",
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    let (public, _, _) = ctx.read_public(handle).map_err(tpm_err("read the AK"))?;
+    let raw = public.marshall().map_err(tpm_err("encode the AK"))?;
+    ctx.flush_context(ek.into()).map_err(tpm_err("flush the EK"))?;
+    Ok((handle, raw))
+}
+
+/// The self-signed root of the TPM AK, kept while it is for the current AK.
+fn load_or_issue_root(path: &PathBuf, signer: &rcgen::KeyPair, point: &[u8; 65]) -> Result<Vec<u8>, TeeError> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        if let Ok(mut ders) = pem::parse_label(&text, "CERTIFICATE") {
+            let der = ders.swap_remove(0);
+            if cert::public_key_of(&der).map(|k| k == point[..]).unwrap_or(false) {
+                return Ok(der);
+            }
+        }
+    }
+    let der = cert::issue_tpm_root(signer).map_err(|e| TeeError::Key(format!("issue the TPM AK root: {e}")))?;
+    write_atomic(path, pem::encode("CERTIFICATE", &der).as_bytes(), 0o644).map_err(state_err(path))?;
+    Ok(der)
+}
+
+/// The TPM thread: serves jobs in order, quoting every queued quote request at once.
+fn serve(mut ctx: Context, ak: KeyHandle, pcrs: Vec<u8>, batch: usize, rx: mpsc::Receiver<Job>) {
+    let mut next: Option<Job> = None;
+    loop {
+        let job = match next.take() {
+            Some(j) => j,
+            None => match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            },
+        };
+        match job {
+            Job::Quote { leaf, reply } => {
+                let mut waiting = vec![(leaf, reply)];
+                while waiting.len() < batch {
+                    match rx.try_recv() {
+                        Ok(Job::Quote { leaf, reply }) => waiting.push((leaf, reply)),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let leaves: Vec<[u8; 32]> = waiting.iter().map(|(l, _)| *l).collect();
+                let made = fresh_quote(&mut ctx, ak, &pcrs, &merkle::root(&leaves));
+                for (i, (_, reply)) in waiting.into_iter().enumerate() {
+                    let _ = reply.send(made.clone().map(|(attest, signature, values)| FreshQuote {
+                        attest,
+                        signature,
+                        pcrs: values,
+                        index: i as u64,
+                        batch: leaves.len() as u64,
+                        proof: merkle::proof(&leaves, i),
+                    }));
+                }
+            }
+            Job::Report { data, reply } => {
+                let extra = ring::digest::digest(&ring::digest::SHA256, &data);
+                let _ = reply.send(quote(&mut ctx, ak, extra.as_ref(), PcrSelectionList::default()));
+            }
+            Job::Sign { data, reply } => {
+                let _ = reply.send(sign(&mut ctx, ak, data));
+            }
+        }
+    }
+}
+
+fn selection(pcrs: &[u8]) -> Result<PcrSelectionList, String> {
+    let slots: Vec<PcrSlot> =
+        pcrs.iter().map(|&i| PcrSlot::try_from(1u32 << i).map_err(tpm_err("PCR slot"))).collect::<Result<_, _>>()?;
+    PcrSelectionListBuilder::new()
+        .with_selection(HashingAlgorithm::Sha256, &slots)
+        .build()
+        .map_err(tpm_err("PCR selection"))
+}
+
+fn quote(ctx: &mut Context, ak: KeyHandle, extra: &[u8], sel: PcrSelectionList) -> Result<Signed, String> {
+    let data = Data::try_from(extra.to_vec()).map_err(tpm_err("qualifying data"))?;
+    let (attest, sig) = ctx
+        .execute_with_nullauth_session(|c| c.quote(ak, data, SignatureScheme::Null, sel))
+        .map_err(tpm_err("TPM2_Quote"))?;
+    Ok((attest.marshall().map_err(tpm_err("encode quote"))?, sig.marshall().map_err(tpm_err("encode signature"))?))
+}
+
+type QuotedPcrs = (Vec<u8>, Vec<u8>, Vec<(u8, [u8; 32])>);
+
+/// Reads the PCRs and quotes them; retried when a PCR moved in between, so the values given
+/// are exactly the quoted ones.
+fn fresh_quote(ctx: &mut Context, ak: KeyHandle, pcrs: &[u8], root: &[u8; 32]) -> Result<QuotedPcrs, String> {
+    let sel = selection(pcrs)?;
+    for _ in 0..QUOTE_ATTEMPTS {
+        let data = ctx.execute_without_session(|c| pcr::read_all(c, sel.clone())).map_err(tpm_err("TPM2_PCR_Read"))?;
+        let bank = data.pcr_bank(HashingAlgorithm::Sha256).ok_or("the TPM has no sha256 PCR bank")?;
+        let mut values = Vec::with_capacity(pcrs.len());
+        for &i in pcrs {
+            let slot = PcrSlot::try_from(1u32 << i).map_err(tpm_err("PCR slot"))?;
+            let d = bank.get_digest(slot).ok_or_else(|| format!("the TPM did not return PCR {i}"))?;
+            let v: [u8; 32] = d.as_slice().try_into().map_err(|_| format!("PCR {i} is not 32 bytes"))?;
+            values.push((i, v));
+        }
+        let (attest, signature) = quote(ctx, ak, root, sel.clone())?;
+        let parsed = wire::Quote::parse(&attest).map_err(|e| e.to_string())?;
+        if parsed.pcr_digest == wire::pcr_digest(&values) {
+            return Ok((attest, signature, values));
+        }
+    }
+    Err(format!("PCRs kept changing while quoting them ({QUOTE_ATTEMPTS} attempts)"))
+}
+
+fn sign(ctx: &mut Context, ak: KeyHandle, data: Vec<u8>) -> Result<[u8; 64], String> {
+    if data.len() > MAX_HASH_INPUT {
+        return Err(format!("{} bytes to sign, TPM2_Hash takes at most {MAX_HASH_INPUT}", data.len()));
+    }
+    let buffer = MaxBuffer::try_from(data).map_err(tpm_err("hash input"))?;
+    let (digest, ticket) = ctx
+        .execute_without_session(|c| c.hash(buffer, HashingAlgorithm::Sha256, Hierarchy::Endorsement))
+        .map_err(tpm_err("TPM2_Hash"))?;
+    let sig: Signature = ctx
+        .execute_with_nullauth_session(|c| c.sign(ak, digest, SignatureScheme::Null, ticket))
+        .map_err(tpm_err("TPM2_Sign"))?;
+    let raw = sig.marshall().map_err(tpm_err("encode signature"))?;
+    wire::ecdsa_signature(&raw).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdsa_der_encodes_sign_bits_and_leading_zeros() {
+        let mut rs = [0u8; 64];
+        rs[0] = 0x80;
+        rs[63] = 1;
+        let der = ecdsa_der(&rs);
+        assert_eq!(&der[..5], &[0x30, 38, 0x02, 33, 0x00]);
+        assert_eq!(&der[der.len() - 3..], &[0x02, 1, 1]);
+    }
+}
