@@ -43,3 +43,8 @@ apt_mirror() {
     awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
         /etc/apt/sources.list 2>/dev/null
 }
+
+# Cargo flags that build the tpm backend when its C library (Debian's libtss2-dev) is there.
+tpm_features() {
+    if pkg-config --exists tss2-esys 2>/dev/null; then echo "--features=rasd/tpm"; fi
+}

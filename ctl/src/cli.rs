@@ -49,6 +49,24 @@ pub enum Command {
     Attest(AttestArgs),
     /// Run inside a container: answer the challenges rasd forwards to it.
     Agent(AgentArgs),
+    /// TPM evidence for other tools.
+    #[command(subcommand)]
+    Tpm(TpmCommand),
+}
+
+/// `rasctl tpm ...`
+#[derive(Debug, Subcommand)]
+pub enum TpmCommand {
+    /// Write the evidence's fresh TPM quote as files tpm2_checkquote reads: ak.pub.pem,
+    /// quote.msg, quote.sig, quote.pcrs and qualification.hex.
+    Export {
+        /// Evidence (JWS compact) with a fresh TPM quote, or - for standard input.
+        #[arg(value_name = "EVIDENCE")]
+        evidence: PathBuf,
+        /// Directory to write the files into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 /// `rasctl container ...`

@@ -73,8 +73,9 @@ impl ReferenceValues {
         self.0.is_empty()
     }
 
-    /// Checks every item `claims` measured: each must be listed, with the same digest.
-    /// Returns the number of items checked, or the first mismatch.
+    /// Checks every item `claims` measured: each must be listed, with the same digest. A
+    /// listed PCR (`pcr:N`) must also be in the evidence: a pinned register that was not
+    /// quoted is not a match. Returns the number of items checked, or the first mismatch.
     pub fn check(&self, claims: &Claims) -> Result<usize, String> {
         let items = claims.measured_items();
         for (name, digest) in &items {
@@ -83,6 +84,11 @@ impl ReferenceValues {
                 Some(want) if want != digest => return Err(format!("{name} is {digest}, reference says {want}")),
                 Some(_) => {}
             }
+        }
+        if let Some(pcr) = self.0.keys().find(|k| k.starts_with("pcr:") && !items.iter().any(|(n, _)| n == *k)) {
+            return Err(format!(
+                "the reference pins {pcr}, but the evidence carries no TPM quote of it (rasd --tee tpm quotes the PCRs in --tpm-pcrs)"
+            ));
         }
         Ok(items.len())
     }
@@ -100,6 +106,18 @@ mod tests {
         let r = ReferenceValues::parse(&text).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r.render(), format!("exe:/bin/a {D}\nfile:/etc/x {D}\n"));
+    }
+
+    #[test]
+    fn a_pinned_pcr_missing_from_the_evidence_fails() {
+        let claims: Claims = serde_json::from_value(serde_json::json!({
+            "eat_nonce": "AA", "iat": 0, "eat_profile": "p",
+            "ras": {"subject": {"kind": "host"}, "tee": "tpm"}
+        }))
+        .unwrap();
+        assert_eq!(ReferenceValues::parse("").unwrap().check(&claims), Ok(0));
+        let r = ReferenceValues::parse(&format!("pcr:7 {D}\n")).unwrap();
+        assert!(r.check(&claims).unwrap_err().contains("pcr:7"));
     }
 
     #[test]

@@ -46,6 +46,9 @@ _rasctl() {
             rasctl,status)
                 cmd="rasctl__subcmd__status"
                 ;;
+            rasctl,tpm)
+                cmd="rasctl__subcmd__tpm"
+                ;;
             rasctl,trust-anchor)
                 cmd="rasctl__subcmd__trust__subcmd__anchor"
                 ;;
@@ -130,6 +133,9 @@ _rasctl() {
             rasctl__subcmd__help,status)
                 cmd="rasctl__subcmd__help__subcmd__status"
                 ;;
+            rasctl__subcmd__help,tpm)
+                cmd="rasctl__subcmd__help__subcmd__tpm"
+                ;;
             rasctl__subcmd__help,trust-anchor)
                 cmd="rasctl__subcmd__help__subcmd__trust__subcmd__anchor"
                 ;;
@@ -160,6 +166,9 @@ _rasctl() {
             rasctl__subcmd__help__subcmd__reference,record)
                 cmd="rasctl__subcmd__help__subcmd__reference__subcmd__record"
                 ;;
+            rasctl__subcmd__help__subcmd__tpm,export)
+                cmd="rasctl__subcmd__help__subcmd__tpm__subcmd__export"
+                ;;
             rasctl__subcmd__measure,extend)
                 cmd="rasctl__subcmd__measure__subcmd__extend"
                 ;;
@@ -184,6 +193,18 @@ _rasctl() {
             rasctl__subcmd__reference__subcmd__help,record)
                 cmd="rasctl__subcmd__reference__subcmd__help__subcmd__record"
                 ;;
+            rasctl__subcmd__tpm,export)
+                cmd="rasctl__subcmd__tpm__subcmd__export"
+                ;;
+            rasctl__subcmd__tpm,help)
+                cmd="rasctl__subcmd__tpm__subcmd__help"
+                ;;
+            rasctl__subcmd__tpm__subcmd__help,export)
+                cmd="rasctl__subcmd__tpm__subcmd__help__subcmd__export"
+                ;;
+            rasctl__subcmd__tpm__subcmd__help,help)
+                cmd="rasctl__subcmd__tpm__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -191,7 +212,7 @@ _rasctl() {
 
     case "${cmd}" in
         rasctl)
-            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent help"
+            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,7 +706,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help)
-            opts="status evidence verify trust-anchor ak reference bench container measure attest agent help"
+            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -950,6 +971,34 @@ _rasctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rasctl__subcmd__help__subcmd__tpm)
+            opts="export"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__tpm__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rasctl__subcmd__help__subcmd__trust__subcmd__anchor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1165,6 +1214,88 @@ _rasctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm)
+            opts="-h --socket --json --help export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm__subcmd__export)
+            opts="-h --out-dir --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm__subcmd__help)
+            opts="export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 pub mod docker;
 pub mod fake;
+pub mod swtpm;
 
 /// The directory holding the built binaries (`target/<profile>`), from this test's own path;
 /// `RAS_BIN_DIR` runs the suite against other builds (an older commit, a mutant).
@@ -28,13 +29,17 @@ pub fn bin_dir() -> PathBuf {
 /// sources it is built from, so a black-box test never runs a stale binary.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.exists(), "{} is missing: build the binaries first (cargo build --workspace --bins)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: build the binaries first (cargo build --workspace --bins --all-features)",
+        p.display()
+    );
     let built = std::fs::metadata(&p).and_then(|m| m.modified()).expect("binary mtime");
     let other_build = std::env::var_os("RAS_BIN_DIR").is_some();
     if let Some((newest, source)) = newest_source(name).filter(|_| !other_build) {
         assert!(
             built >= newest,
-            "{} is older than {}: rebuild first (cargo build --workspace --bins)",
+            "{} is older than {}: rebuild first (cargo build --workspace --bins --all-features)",
             p.display(),
             source.display()
         );

@@ -9,6 +9,7 @@ mod evidence;
 mod measure;
 mod reference;
 mod status;
+mod tpm;
 mod trust_anchor;
 mod verify;
 
@@ -30,5 +31,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Measure(c) => measure::run(&cli.socket, json, c),
         Command::Attest(a) => attest::run(json, a),
         Command::Agent(a) => agent::run(&cli.socket, a),
+        Command::Tpm(c) => tpm::run(json, c),
     }
 }

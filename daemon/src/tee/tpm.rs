@@ -88,6 +88,7 @@ impl TpmTee {
                 config.tcti
             ))
         })?;
+        flush_stale_objects(&mut ctx);
         let (ak, ak_public) = load_or_create_ak(&mut ctx, &dir).map_err(TeeError::Report)?;
         let (jobs, rx) = mpsc::channel();
         let pcrs = config.pcrs.clone();
@@ -184,6 +185,27 @@ fn ecdsa_der(rs: &[u8; 64]) -> Vec<u8> {
     }
     let body = [integer(&rs[..32]), integer(&rs[32..])].concat();
     [vec![0x30, body.len() as u8], body].concat()
+}
+
+/// Flushes transient objects left in the TPM. A TPM without a resource manager (swtpm, or
+/// `/dev/tpm0`) keeps the objects of a client that died, and has room for only a few; rasd
+/// owns such a TPM, so a restart would otherwise run out of object slots. Through
+/// `/dev/tpmrm0` the kernel flushes them itself and rasd sees none here.
+fn flush_stale_objects(ctx: &mut Context) {
+    use tss_esapi::constants::CapabilityType;
+    use tss_esapi::structures::CapabilityData;
+    const TRANSIENT_FIRST: u32 = 0x8000_0000;
+    let Ok((CapabilityData::Handles(handles), _)) = ctx.get_capability(CapabilityType::Handles, TRANSIENT_FIRST, 64)
+    else {
+        return;
+    };
+    for handle in handles.into_inner() {
+        let flushed =
+            ctx.execute_without_session(|c| c.tr_from_tpm_public(handle)).and_then(|object| ctx.flush_context(object));
+        if let Err(e) = flushed {
+            tracing::warn!("could not flush stale TPM object {handle:?}: {e}");
+        }
+    }
 }
 
 fn load_or_create_ak(ctx: &mut Context, dir: &Path) -> Result<(KeyHandle, Vec<u8>), String> {

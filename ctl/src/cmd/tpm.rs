@@ -1,0 +1,137 @@
+//! `rasctl tpm export`: the fresh TPM quote of a piece of evidence as the files
+//! `tpm2_checkquote` (Debian's tpm2-tools 5) reads, so a verifier can check it with a second,
+//! independent implementation:
+//!
+//! `tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q $(cat qualification.hex)`
+//!
+//! The PCR file is tpm2-tools' own: its C structures as they lie in memory on a little-endian
+//! machine (`TPML_PCR_SELECTION`, a count, then `TPML_DIGEST`s of at most eight values).
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ras_evidence::report::TeeReport;
+use ras_evidence::{cert, jws, pem, tpm};
+use serde_json::json;
+
+use crate::cli::TpmCommand;
+use crate::failure::{refused, usage, Failure};
+use crate::output::{print_json, read_input};
+
+/// `TPM2_NUM_PCR_BANKS`, `TPM2_PCR_SELECT_MAX` and `TPM2_MAX_DIGEST_BUFFER` sizes of tpm2-tss.
+const BANKS: usize = 16;
+const SELECT_MAX: usize = 4;
+const DIGESTS_PER_LIST: usize = 8;
+const DIGEST_BUFFER: usize = 64;
+
+pub fn run(json: bool, c: TpmCommand) -> Result<(), Failure> {
+    let TpmCommand::Export { evidence, out_dir } = c;
+    let text = read_input(&evidence)?;
+    let parsed = jws::parse(&text).map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;
+    let claims = parsed.claims().map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;
+    let quote = claims.ras.tpm_quote.ok_or_else(|| {
+        refused(anyhow!(
+            "{}: the evidence carries no fresh TPM quote (rasd --tee tpm adds one to host evidence, or to all with --tpm-quote all)",
+            evidence.display()
+        ))
+    })?;
+    let report = cert::report_of(&parsed.chain[0]).map_err(|e| refused(anyhow!("AK certificate: {e}")))?;
+    let Some(TeeReport::Tpm(report)) = report else {
+        return Err(refused(anyhow!("the AK certificate carries no TPM report")));
+    };
+    let ak = report.ak().map_err(|e| refused(anyhow!("{e}")))?;
+    let attest = STANDARD.decode(&quote.attest).map_err(|_| refused(anyhow!("tpm_quote.attest is not base64")))?;
+    let sig = STANDARD.decode(&quote.signature).map_err(|_| refused(anyhow!("tpm_quote.signature is not base64")))?;
+    let parsed_quote = tpm::Quote::parse(&attest).map_err(|e| refused(anyhow!("{e}")))?;
+    let mut values = Vec::new();
+    for p in &quote.pcrs {
+        let v: [u8; 32] = hex::decode(&p.sha256)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| refused(anyhow!("PCR {} is not 32 bytes of hex", p.index)))?;
+        values.push((p.index, v));
+    }
+    let pcrs = pcr_file(&values).map_err(refused)?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display())).map_err(usage)?;
+    let qualification = hex::encode(&parsed_quote.extra_data);
+    let files: [(&str, Vec<u8>); 5] = [
+        ("ak.pub.pem", pem::encode("PUBLIC KEY", &ak.spki_der()).into_bytes()),
+        ("quote.msg", attest),
+        ("quote.sig", sig),
+        ("quote.pcrs", pcrs),
+        ("qualification.hex", format!("{qualification}\n").into_bytes()),
+    ];
+    for (name, bytes) in &files {
+        write(&out_dir.join(name), bytes)?;
+    }
+    if json {
+        print_json(
+            &json!({ "dir": out_dir, "files": files.iter().map(|(n, _)| *n).collect::<Vec<_>>(), "qualification": qualification }),
+        );
+    } else {
+        say!("wrote ak.pub.pem quote.msg quote.sig quote.pcrs qualification.hex to {}", out_dir.display());
+        say!(
+            "check: tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q {qualification}"
+        );
+    }
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    std::fs::write(path, bytes).with_context(|| format!("write {}", path.display())).map_err(usage)
+}
+
+/// tpm2-tools' PCR file for sha256-bank values in ascending index order.
+fn pcr_file(values: &[(u8, [u8; 32])]) -> anyhow::Result<Vec<u8>> {
+    let mut select = [0u8; SELECT_MAX];
+    for (i, _) in values {
+        let i = usize::from(*i);
+        anyhow::ensure!(i < 24, "PCR {i} is out of range");
+        select[i / 8] |= 1 << (i % 8);
+    }
+    let mut out = Vec::new();
+    // TPML_PCR_SELECTION: count, then BANKS entries of {hash u16, sizeofSelect u8,
+    // pcrSelect[4]}, each padded to 8 bytes.
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for bank in 0..BANKS {
+        let mut entry = [0u8; 8];
+        if bank == 0 {
+            entry[..2].copy_from_slice(&0x000bu16.to_le_bytes());
+            entry[2] = 3;
+            entry[3..3 + SELECT_MAX].copy_from_slice(&select);
+        }
+        out.extend_from_slice(&entry);
+    }
+    let lists: Vec<&[(u8, [u8; 32])]> = values.chunks(DIGESTS_PER_LIST).collect();
+    out.extend_from_slice(&(lists.len() as u32).to_le_bytes());
+    for list in lists {
+        // TPML_DIGEST: count, then eight TPM2B_DIGEST {size u16, buffer[64]}.
+        out.extend_from_slice(&(list.len() as u32).to_le_bytes());
+        for slot in 0..DIGESTS_PER_LIST {
+            let mut d = [0u8; 2 + DIGEST_BUFFER];
+            if let Some((_, v)) = list.get(slot) {
+                d[..2].copy_from_slice(&32u16.to_le_bytes());
+                d[2..34].copy_from_slice(v);
+            }
+            out.extend_from_slice(&d);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pcr_file_has_tpm2_tools_layout() {
+        // The layout of a file tpm2_quote -o wrote for sha256:0,1,23 (668 bytes).
+        let f = pcr_file(&[(0, [0; 32]), (1, [0; 32]), (23, [0; 32])]).unwrap();
+        assert_eq!(f.len(), 668);
+        assert_eq!(&f[..12], &[1, 0, 0, 0, 0x0b, 0, 3, 3, 0, 0x80, 0, 0]);
+        assert_eq!(&f[0x84..0x8e], &[1, 0, 0, 0, 3, 0, 0, 0, 0x20, 0]);
+        assert_eq!(pcr_file(&[(0, [0; 32]); 9]).unwrap().len(), 132 + 4 + 2 * 532);
+    }
+}

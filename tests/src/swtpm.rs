@@ -1,0 +1,80 @@
+//! A software TPM (Debian's swtpm) for one test: `scripts/swtpm` manufactures it with its own
+//! state directory and its own local CA for the EK certificate and serves it on loopback
+//! ports; the test kills it by PID on drop.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running swtpm.
+pub struct Swtpm {
+    child: Child,
+    port: u16,
+    /// State, CA and logs.
+    pub dir: tempfile::TempDir,
+}
+
+/// True when swtpm, swtpm_setup, the swtpm TCTI and tpm2-tools are installed.
+pub fn available() -> bool {
+    let has = |cmd: &str| {
+        Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+    };
+    has("swtpm") && has("swtpm_setup") && has("tpm2_checkquote") && Path::new("/usr/bin/swtpm_localca").exists()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a loopback port").port()
+}
+
+impl Swtpm {
+    /// Manufactures a TPM 2.0 with an EK certificate and starts it (`scripts/swtpm`).
+    pub fn start() -> Swtpm {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for _ in 0..10 {
+            // The swtpm TCTI finds the control channel at the next port.
+            let port = free_port();
+            let log = std::fs::File::create(d.join("swtpm.log")).expect("swtpm log");
+            let mut child = Command::new(crate::repo_root().join("scripts/swtpm"))
+                .arg(d)
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn scripts/swtpm");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Swtpm { child, port, dir };
+                }
+                // Another process took a port between our probe and swtpm's bind: retry.
+                if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("swtpm did not start: {}", std::fs::read_to_string(d.join("swtpm.log")).unwrap_or_default());
+    }
+
+    /// The TCTI string for rasd and tpm2-tools.
+    pub fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+
+    /// Runs a tpm2-tools command against this TPM.
+    pub fn tool(&self, cmd: &str, args: &[&str]) -> Output {
+        Command::new(cmd).args(args).env("TPM2TOOLS_TCTI", self.tcti()).output().expect("run tpm2-tools")
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        // Our own child, not yet reaped, so the pid names no other process.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

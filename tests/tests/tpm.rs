@@ -1,0 +1,238 @@
+//! The tpm backend against a real software TPM (swtpm, one per test on loopback, with its own
+//! state and EK certificate): the AK and its certificates, evidence a verifier accepts without
+//! `--allow-sim`, fresh quotes of PCRs and their batches, a changed PCR refused, the same AK
+//! after a restart, `tpm2_checkquote` accepting the export, and a TPM that cannot load the AK.
+
+use std::path::Path;
+
+use base64::Engine;
+use ras_tests::swtpm::{self, Swtpm};
+use ras_tests::{nonce, text, unavailable, Rasd, Raw};
+use serde_json::{json, Value};
+
+fn tpm_rasd(tpm: &Swtpm, extra: &[&str]) -> Rasd {
+    let tcti = tpm.tcti();
+    Rasd::start(&[&["--tee", "tpm", "--tpm-tcti", &tcti], extra].concat())
+}
+
+fn verify(rasd: &Rasd, evidence: &Path, nonce: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let trust = rasd.path("tpm-root.pem");
+    if !trust.exists() {
+        let out = rasd.rasctl(&["trust-anchor"]);
+        assert_eq!(out.status.code(), Some(0), "trust-anchor: {}", text(&out.stderr));
+        std::fs::write(&trust, &out.stdout).unwrap();
+    }
+    let (e, t) = (evidence.to_str().unwrap(), trust.to_str().unwrap());
+    let out = rasd.rasctl(&[&["--json", "verify", e, "--nonce", nonce, "--trust", t], extra].concat());
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON verdict: {}{}", text(&out.stdout), text(&out.stderr)));
+    (out.status.code(), v)
+}
+
+fn check<'a>(verdict: &'a Value, name: &str) -> &'a Value {
+    verdict["checks"].as_array().unwrap().iter().find(|c| c["check"] == name).expect("check present")
+}
+
+fn claims(jws: &str) -> Value {
+    let payload = jws.split('.').nth(1).expect("compact JWS");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn tpm_available() -> bool {
+    swtpm::available() || unavailable("swtpm, swtpm-tools and tpm2-tools")
+}
+
+#[test]
+fn tpm_evidence_verifies_without_allow_sim_and_the_ak_survives_a_restart() {
+    if !tpm_available() {
+        return;
+    }
+    let tpm = Swtpm::start();
+    let mut rasd = tpm_rasd(&tpm, &[]);
+    let n = nonce();
+    let ev = rasd.evidence(&n, "ev.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert!(check(&v, "policy")["detail"].as_str().unwrap().contains("tee tpm"), "{v:#}");
+    let fresh = check(&v, "freshness")["detail"].as_str().unwrap().to_string();
+    assert!(fresh.contains("TPM quote of PCRs 0,1,2,3,4,5,6,7"), "{fresh}");
+    assert!(check(&v, "tee-report")["detail"].as_str().unwrap().contains("TPM AK that quoted it issued"), "{v:#}");
+    let root = std::fs::read(rasd.path("tpm-root.pem")).unwrap();
+    assert!(text(&root).contains("BEGIN CERTIFICATE"));
+
+    // The TPM-wrapped private part is the daemon's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(rasd.state_dir().join("tpm/ak.priv")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Evidence of another nonce does not pass for this one.
+    let (code, v) = verify(&rasd, &ev, &nonce(), &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+
+    // A restart loads the same TPM AK: the pinned root still verifies new evidence.
+    rasd.restart();
+    let out = rasd.rasctl(&["trust-anchor"]);
+    assert_eq!(out.stdout, root, "the trust anchor changed across a restart");
+    let n = nonce();
+    let ev = rasd.evidence(&n, "ev2.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+}
+
+#[test]
+fn a_pcr_that_changed_since_the_reference_was_recorded_is_refused() {
+    if !tpm_available() {
+        return;
+    }
+    let tpm = Swtpm::start();
+    let rasd = tpm_rasd(&tpm, &["--tpm-pcrs", "0,7,16"]);
+    let n = nonce();
+    let ev = rasd.evidence(&n, "good.jws");
+    let _ = verify(&rasd, &ev, &n, &[]);
+    let reference = rasd.path("reference.txt");
+    let out = rasd.rasctl(&[
+        "reference",
+        "record",
+        ev.to_str().unwrap(),
+        "--trust",
+        rasd.path("tpm-root.pem").to_str().unwrap(),
+        "--out",
+        reference.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let recorded = std::fs::read_to_string(&reference).unwrap();
+    assert!(recorded.contains("pcr:16 "), "{recorded}");
+    let r = reference.to_str().unwrap();
+
+    let n = nonce();
+    let ev = rasd.evidence(&n, "same.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &["--reference", r]);
+    assert_eq!(code, Some(0), "{v:#}");
+
+    let out = tpm.tool("tpm2_pcrextend", &[&format!("16:sha256={}", "ab".repeat(32))]);
+    assert!(out.status.success(), "tpm2_pcrextend: {}", text(&out.stderr));
+    let n = nonce();
+    let ev = rasd.evidence(&n, "changed.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &["--reference", r]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let reason = check(&v, "reference")["detail"].as_str().unwrap().to_string();
+    assert!(reason.contains("pcr:16"), "{reason}");
+}
+
+#[test]
+fn tpm2_checkquote_accepts_the_export_and_refuses_it_altered() {
+    if !tpm_available() {
+        return;
+    }
+    let tpm = Swtpm::start();
+    let rasd = tpm_rasd(&tpm, &["--tpm-pcrs", "0,1,2,3,4,5,6,7,8,9,23"]);
+    let ev = rasd.evidence(&nonce(), "ev.jws");
+    let dir = rasd.path("export");
+    let out = rasd.rasctl(&["tpm", "export", ev.to_str().unwrap(), "--out-dir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let q = std::fs::read_to_string(dir.join("qualification.hex")).unwrap().trim().to_string();
+    let checkquote = |pcrs: &str, q: &str| {
+        std::process::Command::new("tpm2_checkquote")
+            .current_dir(&dir)
+            .args(["-u", "ak.pub.pem", "-m", "quote.msg", "-s", "quote.sig", "-f", pcrs, "-g", "sha256", "-q", q])
+            .output()
+            .expect("run tpm2_checkquote")
+    };
+    let good = checkquote("quote.pcrs", &q);
+    assert!(good.status.success(), "tpm2_checkquote refused the export: {}", text(&good.stderr));
+    assert!(text(&good.stdout).contains("23:"), "{}", text(&good.stdout));
+
+    let mut pcrs = std::fs::read(dir.join("quote.pcrs")).unwrap();
+    pcrs[0x8e] ^= 1; // the first PCR value
+    std::fs::write(dir.join("altered.pcrs"), pcrs).unwrap();
+    assert!(!checkquote("altered.pcrs", &q).status.success(), "an altered PCR file was accepted");
+    assert!(!checkquote("quote.pcrs", &"00".repeat(32)).status.success(), "other qualifying data was accepted");
+
+    // Evidence without a fresh quote says so.
+    let sim = Rasd::start(&[]);
+    let ev = sim.evidence(&nonce(), "sim.jws");
+    let out = sim.rasctl(&["tpm", "export", ev.to_str().unwrap(), "--out-dir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no fresh TPM quote"), "{}", text(&out.stderr));
+}
+
+/// Sends `n` GetEvidence calls on `n` connections at once and returns (nonce, evidence).
+fn concurrent_evidence(rasd: &Rasd, n: usize) -> Vec<(String, String)> {
+    let mut conns: Vec<(String, Raw)> = (0..n).map(|_| (nonce(), Raw::connect(&rasd.socket()))).collect();
+    for (nonce, c) in &mut conns {
+        let mut m = serde_json::to_vec(
+            &json!({"method": "io.ras.Attestation.GetEvidence", "parameters": {"nonce": nonce.clone()}}),
+        )
+        .unwrap();
+        m.push(0);
+        c.send(&m);
+    }
+    conns
+        .into_iter()
+        .map(|(nonce, mut c)| {
+            let reply = c.recv();
+            let ev = reply["parameters"]["evidence"].as_str().unwrap_or_else(|| panic!("{reply}")).to_string();
+            (nonce, ev)
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_challenges_share_a_quote_and_every_proof_verifies() {
+    if !tpm_available() {
+        return;
+    }
+    let tpm = Swtpm::start();
+    let rasd = tpm_rasd(&tpm, &[]);
+    let got = concurrent_evidence(&rasd, 16);
+    let batches: Vec<u64> =
+        got.iter().map(|(_, ev)| claims(ev)["ras"]["tpm_quote"]["batch"].as_u64().unwrap()).collect();
+    assert!(batches.iter().any(|&b| b > 1), "no two of 16 concurrent challenges shared a quote: {batches:?}");
+    for (i, (n, ev)) in got.iter().enumerate() {
+        let f = rasd.path(&format!("c{i}.jws"));
+        std::fs::write(&f, ev).unwrap();
+        let (code, v) = verify(&rasd, &f, n, &[]);
+        assert_eq!(code, Some(0), "evidence {i} of batch {}: {v:#}", batches[i]);
+    }
+    // A proof is for its own nonce only: evidence i checked against nonce j fails.
+    let f = rasd.path("c0.jws");
+    let (code, _) = verify(&rasd, &f, &got[1].0, &[]);
+    assert_eq!(code, Some(1));
+
+    // --tpm-batch 1 turns batching off: every evidence has its own quote.
+    let off = tpm_rasd(&tpm, &["--tpm-batch", "1"]);
+    let got = concurrent_evidence(&off, 8);
+    for (_, ev) in &got {
+        assert_eq!(claims(ev)["ras"]["tpm_quote"]["batch"], 1);
+    }
+}
+
+#[test]
+fn an_ak_that_does_not_load_in_this_tpm_stops_rasd_with_what_to_do() {
+    if !tpm_available() {
+        return;
+    }
+    let first = Swtpm::start();
+    let mut rasd = tpm_rasd(&first, &[]);
+    rasd.stop();
+    let other = Swtpm::start();
+    let out = std::process::Command::new(ras_tests::bin("rasd"))
+        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
+        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
+        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
+        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", &other.tcti()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("cleared or replaced") && err.contains("aside"), "{err}");
+    let out = std::process::Command::new(ras_tests::bin("rasd"))
+        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
+        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
+        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
+        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", "swtpm:host=127.0.0.1,port=1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--tpm-tcti"), "{}", text(&out.stderr));
+}
