@@ -1,8 +1,8 @@
 //! One remote connection, generic over the stream type so that TCP, vsock and the tests'
 //! unix sockets share every line. Each message must arrive whole within the idle timeout;
-//! each forwarded call must finish within the request timeout. Anything but
-//! `io.ras.Remote.Challenge` and `org.varlink.service` gets an exact error, and the
-//! connection stays open.
+//! each forwarded call must finish within the request timeout. Anything but `io.ras.Remote`
+//! (`Challenge`, and TPM enrolment's `GetEnrollment` and `ActivateCredential`) and
+//! `org.varlink.service` gets an exact error, and the connection stays open.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -98,6 +98,13 @@ async fn route(req: &Request, source: Source, cfg: &Config, upstream: &mut Upstr
                 .unwrap_or_else(|| challenge.vm.map_or("host".into(), |cid| format!("vm:{cid}")));
             forward(&ras_proto::api::Method::to_request(&challenge), cfg, upstream, &target).await
         }
+        // TPM enrolment: the verifier's one-time proof that the AK lives in this host's TPM.
+        Call::Remote(RemoteCall::GetEnrollment(call)) => {
+            forward(&ras_proto::api::Method::to_request(&call), cfg, upstream, "tpm").await
+        }
+        Call::Remote(RemoteCall::ActivateCredential(call)) => {
+            forward(&ras_proto::api::Method::to_request(&call), cfg, upstream, "tpm").await
+        }
         // Not reached: the interface was checked above. Refused all the same, never a panic.
         _ => Err(VarlinkError::interface_not_found(interface)),
     }
@@ -130,8 +137,8 @@ async fn forward(req: &Request, cfg: &Config, upstream: &mut Upstream, target: &
         Ok(Ok(reply)) => {
             // Routine forwards at debug; one that rasd refused at notice (info).
             match reply.error.as_deref() {
-                None => debug!(target, outcome = "ok", "challenge forwarded"),
-                Some(outcome) => info!(target, outcome, "challenge forwarded"),
+                None => debug!(target, outcome = "ok", method = %req.method, "call forwarded"),
+                Some(outcome) => info!(target, outcome, method = %req.method, "call forwarded"),
             }
             Ok(reply)
         }

@@ -67,6 +67,23 @@ pub enum TpmCommand {
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
     },
+    /// Enrol a host's TPM attestation key once, through its bridge: check its EK certificate
+    /// against the TPM maker's CAs, prove with credential activation that the AK lives in that
+    /// TPM, and write the AK's certificate, the trust anchor for that host's evidence.
+    Enroll {
+        /// The host's ras-bridge (tcp:HOST:PORT, vsock:CID:PORT) or a rasd socket (unix:PATH).
+        #[arg(long, value_name = "TARGET")]
+        connect: String,
+        /// PEM certificates of the CAs that may issue EK certificates (the TPM maker's).
+        #[arg(long, value_name = "FILE")]
+        ek_ca: PathBuf,
+        /// Write the enrolled AK certificate (PEM) to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Seconds to wait for each answer.
+        #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+        timeout: f64,
+    },
 }
 
 /// `rasctl container ...`

@@ -104,5 +104,13 @@ async fn route<'a>(req: &Request, ctx: &'a CallContext) -> Result<Routed<'a>, Va
             let subject = subject::named(d, &c).await?;
             value(remote::challenge(d, caller, &subject, c).await?)
         }
+        Call::Remote(RemoteCall::GetEnrollment(_)) => {
+            subject::authorize_remote(ctx)?;
+            value(remote::get_enrollment(d).await?)
+        }
+        Call::Remote(RemoteCall::ActivateCredential(c)) => {
+            subject::authorize_remote(ctx)?;
+            value(remote::activate_credential(d, c).await?)
+        }
     }
 }

@@ -11,12 +11,14 @@
 //! - [`runtime_log`]: per-subject hash chains of runtime events, and their replay.
 //! - [`reference`]: reference values (`NAME SHA256` per line).
 //! - [`tpm`]: TPM 2.0 keys, quotes and signatures from their wire form, and PCR replay.
+//! - [`enrol`]: TPM AK enrolment: the EK certificate check and software `MakeCredential`.
 //! - [`merkle`]: the Merkle tree over evidence that shares one TPM quote.
 //! - [`verify`]: the ordered checks of DESIGN §4.4, and the verdict that names the first failure.
 
 pub mod cert;
 pub mod claims;
 pub mod digest;
+pub mod enrol;
 pub mod jws;
 pub mod merkle;
 pub mod pem;

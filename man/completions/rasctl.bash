@@ -166,6 +166,9 @@ _rasctl() {
             rasctl__subcmd__help__subcmd__reference,record)
                 cmd="rasctl__subcmd__help__subcmd__reference__subcmd__record"
                 ;;
+            rasctl__subcmd__help__subcmd__tpm,enroll)
+                cmd="rasctl__subcmd__help__subcmd__tpm__subcmd__enroll"
+                ;;
             rasctl__subcmd__help__subcmd__tpm,export)
                 cmd="rasctl__subcmd__help__subcmd__tpm__subcmd__export"
                 ;;
@@ -193,11 +196,17 @@ _rasctl() {
             rasctl__subcmd__reference__subcmd__help,record)
                 cmd="rasctl__subcmd__reference__subcmd__help__subcmd__record"
                 ;;
+            rasctl__subcmd__tpm,enroll)
+                cmd="rasctl__subcmd__tpm__subcmd__enroll"
+                ;;
             rasctl__subcmd__tpm,export)
                 cmd="rasctl__subcmd__tpm__subcmd__export"
                 ;;
             rasctl__subcmd__tpm,help)
                 cmd="rasctl__subcmd__tpm__subcmd__help"
+                ;;
+            rasctl__subcmd__tpm__subcmd__help,enroll)
+                cmd="rasctl__subcmd__tpm__subcmd__help__subcmd__enroll"
                 ;;
             rasctl__subcmd__tpm__subcmd__help,export)
                 cmd="rasctl__subcmd__tpm__subcmd__help__subcmd__export"
@@ -972,8 +981,22 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help__subcmd__tpm)
-            opts="export"
+            opts="export enroll"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__tpm__subcmd__enroll)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1222,12 +1245,46 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__tpm)
-            opts="-h --socket --json --help export help"
+            opts="-h --socket --json --help export enroll help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm__subcmd__enroll)
+            opts="-h --connect --ek-ca --out --timeout --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ek-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1262,8 +1319,22 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__tpm__subcmd__help)
-            opts="export help"
+            opts="export enroll help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__tpm__subcmd__help__subcmd__enroll)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

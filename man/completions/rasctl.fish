@@ -183,16 +183,25 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l max-backoff -d '
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -s h -l help -d 'Print help'
-complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export help" -l socket -d 'rasd socket' -r -F
-complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export help" -l json -d 'Print machine-readable JSON instead of text'
-complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export help" -s h -l help -d 'Print help'
-complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export help" -f -a "export" -d 'Write the evidence\'s fresh TPM quote as files tpm2_checkquote reads: ak.pub.pem, quote.msg, quote.sig, quote.pcrs and qualification.hex'
-complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export enroll help" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export enroll help" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export enroll help" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export enroll help" -f -a "export" -d 'Write the evidence\'s fresh TPM quote as files tpm2_checkquote reads: ak.pub.pem, quote.msg, quote.sig, quote.pcrs and qualification.hex'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export enroll help" -f -a "enroll" -d 'Enrol a host\'s TPM attestation key once, through its bridge: check its EK certificate against the TPM maker\'s CAs, prove with credential activation that the AK lives in that TPM, and write the AK\'s certificate, the trust anchor for that host\'s evidence'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and not __fish_seen_subcommand_from export enroll help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from export" -l out-dir -d 'Directory to write the files into (created if missing)' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from export" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from export" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -l connect -d 'The host\'s ras-bridge (tcp:HOST:PORT, vsock:CID:PORT) or a rasd socket (unix:PATH)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -l ek-ca -d 'PEM certificates of the CAs that may issue EK certificates (the TPM maker\'s)' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -l out -d 'Write the enrolled AK certificate (PEM) to FILE instead of standard output' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -l timeout -d 'Seconds to wait for each answer' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -l socket -d 'rasd socket' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -l json -d 'Print machine-readable JSON instead of text'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from enroll" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the evidence\'s fresh TPM quote as files tpm2_checkquote reads: ak.pub.pem, quote.msg, quote.sig, quote.pcrs and qualification.hex'
+complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from help" -f -a "enroll" -d 'Enrol a host\'s TPM attestation key once, through its bridge: check its EK certificate against the TPM maker\'s CAs, prove with credential activation that the AK lives in that TPM, and write the AK\'s certificate, the trust anchor for that host\'s evidence'
 complete -c rasctl -n "__fish_rasctl_using_subcommand tpm; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent tpm help" -f -a "status" -d 'Show rasd\'s status (root or the admin group)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and not __fish_seen_subcommand_from status evidence verify trust-anchor ak reference bench container measure attest agent tpm help" -f -a "evidence" -d 'Get evidence for this process from rasd'
@@ -216,3 +225,4 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subc
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from container" -f -a "remove" -d 'Forget a registration'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from measure" -f -a "extend" -d 'Append an event to the runtime measurement log; durable when this returns'
 complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from tpm" -f -a "export" -d 'Write the evidence\'s fresh TPM quote as files tpm2_checkquote reads: ak.pub.pem, quote.msg, quote.sig, quote.pcrs and qualification.hex'
+complete -c rasctl -n "__fish_rasctl_using_subcommand help; and __fish_seen_subcommand_from tpm" -f -a "enroll" -d 'Enrol a host\'s TPM attestation key once, through its bridge: check its EK certificate against the TPM maker\'s CAs, prove with credential activation that the AK lives in that TPM, and write the AK\'s certificate, the trust anchor for that host\'s evidence'

@@ -236,3 +236,116 @@ fn an_ak_that_does_not_load_in_this_tpm_stops_rasd_with_what_to_do() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--tpm-tcti"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn enrolment_through_the_bridge_proves_the_ak_is_in_the_tpm_of_a_trusted_ek() {
+    if !tpm_available() {
+        return;
+    }
+    let tpm = Swtpm::start();
+    let rasd = tpm_rasd(&tpm, ras_tests::Bridge::RASD_FLAGS);
+    let bridge = ras_tests::Bridge::start(&rasd, &[]);
+    // swtpm's local CA issued the EK certificate: the "TPM maker" this test trusts.
+    let ek_ca = tpm.dir.path().join("ca/issuercert.pem");
+    let pinned = rasd.path("enrolled.pem");
+    let enroll = |ca: &Path, out: &Path| {
+        rasd.rasctl(&[
+            "tpm",
+            "enroll",
+            "--connect",
+            &bridge.target(),
+            "--ek-ca",
+            ca.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let out = enroll(&ek_ca, &pinned);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("enrolled TPM AK"), "{}", text(&out.stderr));
+    // What enrolment pins is the trust anchor rasd reports, and remote evidence verifies with it.
+    let anchor = rasd.rasctl(&["trust-anchor"]).stdout;
+    assert_eq!(std::fs::read(&pinned).unwrap(), anchor);
+    let out = rasd.rasctl(&["attest", "--connect", &bridge.target(), "--trust", pinned.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // An EK certificate from a CA the verifier does not trust is refused, and nothing is written.
+    let other = Swtpm::start();
+    let wrong = other.dir.path().join("ca/issuercert.pem");
+    let not_written = rasd.path("not-enrolled.pem");
+    let out = enroll(&wrong, &not_written);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no trusted CA"), "{}", text(&out.stderr));
+    assert!(!not_written.exists());
+
+    // rasd's half against an independent MakeCredential (tpm2-tools, in software): a
+    // credential for this AK's Name opens, one for another Name does not.
+    let mut raw = ras_tests::Raw::connect(&rasd.socket());
+    let e = raw.call("io.ras.Remote.GetEnrollment", json!({}));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ak_public = b64.decode(e["parameters"]["ak_public"].as_str().unwrap()).unwrap();
+    let ek_der = b64.decode(e["parameters"]["ek_certificate"].as_str().unwrap()).unwrap();
+    let ak_name = format!("000b{}", ras_tests::sha256_hex(&ak_public));
+    let activate = |raw: &mut ras_tests::Raw, name: &str| {
+        let (cred, secret) = tpm2_makecredential(&rasd, &ek_der, name);
+        raw.call(
+            "io.ras.Remote.ActivateCredential",
+            json!({"credential_blob": b64.encode(cred), "secret": b64.encode(secret)}),
+        )
+    };
+    let reply = activate(&mut raw, &ak_name);
+    assert_eq!(reply["parameters"]["credential"], b64.encode([0x5a; 32]), "{reply}");
+    let other_name = format!("000b{}", "00".repeat(32));
+    let reply = activate(&mut raw, &other_name);
+    assert_eq!(reply["error"], "io.ras.Remote.ActivationFailed", "{reply}");
+    let reply = raw.call("io.ras.Remote.ActivateCredential", json!({"credential_blob": "AAAA", "secret": "AAAA"}));
+    assert_eq!(reply["error"], "io.ras.Remote.ActivationFailed", "{reply}");
+
+    // Without a TPM there is nothing to enrol, and rasd says so.
+    let sim = Rasd::start(&[]);
+    let mut raw = ras_tests::Raw::connect(&sim.socket());
+    let reply = raw.call("io.ras.Remote.GetEnrollment", json!({}));
+    assert_eq!(reply["error"], "io.ras.Remote.NoTpm", "{reply}");
+    assert_eq!(reply["parameters"]["tee"], "sim");
+}
+
+/// tpm2-tools' software `TPM2_MakeCredential` of 32 bytes of 0x5a for the AK `name` (hex),
+/// under the EK of `ek_der`; returns the ID object and encrypted secret (without sizes).
+fn tpm2_makecredential(rasd: &Rasd, ek_der: &[u8], name: &str) -> (Vec<u8>, Vec<u8>) {
+    let der = rasd.path("ek.der");
+    std::fs::write(&der, ek_der).unwrap();
+    let pem = rasd.path("ek.pem");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "x509",
+            "-inform",
+            "der",
+            "-noout",
+            "-pubkey",
+            "-in",
+            der.to_str().unwrap(),
+            "-out",
+            pem.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secret = rasd.path("secret.bin");
+    std::fs::write(&secret, [0x5a; 32]).unwrap();
+    let blob = rasd.path("cred.out");
+    let out = std::process::Command::new("tpm2_makecredential")
+        .args(["-T", "none", "-G", "rsa", "-u", pem.to_str().unwrap(), "-s", secret.to_str().unwrap()])
+        .args(["-n", name, "-o", blob.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tpm2_makecredential: {}", text(&out.stderr));
+    // tpm2-tools' file: magic, version, then TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET.
+    let f = std::fs::read(&blob).unwrap();
+    let sized = |at: usize| {
+        let n = u16::from_be_bytes([f[at], f[at + 1]]) as usize;
+        (f[at + 2..at + 2 + n].to_vec(), at + 2 + n)
+    };
+    let (id, next) = sized(8);
+    let (enc, _) = sized(next);
+    (id, enc)
+}

@@ -1,3 +1,5 @@
+//! `rasctl tpm enroll`: the verifier's one-time enrolment of a host's TPM AK through its
+//! bridge (credential activation; see `ras_evidence::enrol`), and
 //! `rasctl tpm export`: the fresh TPM quote of a piece of evidence as the files
 //! `tpm2_checkquote` (Debian's tpm2-tools 5) reads, so a verifier can check it with a second,
 //! independent implementation:
@@ -13,12 +15,13 @@ use anyhow::{anyhow, Context};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ras_evidence::report::TeeReport;
-use ras_evidence::{cert, jws, pem, tpm};
+use ras_evidence::{cert, enrol, jws, pem, tpm};
 use serde_json::json;
 
 use crate::cli::TpmCommand;
-use crate::failure::{refused, usage, Failure};
-use crate::output::{print_json, read_input};
+use crate::client::{connect as connect_to, explain_refusal, parse_target, runtime};
+use crate::failure::{refused, usage, Code, Failure};
+use crate::output::{emit, print_json, read_input};
 
 /// `TPM2_NUM_PCR_BANKS`, `TPM2_PCR_SELECT_MAX` and `TPM2_MAX_DIGEST_BUFFER` sizes of tpm2-tss.
 const BANKS: usize = 16;
@@ -27,7 +30,92 @@ const DIGESTS_PER_LIST: usize = 8;
 const DIGEST_BUFFER: usize = 64;
 
 pub fn run(json: bool, c: TpmCommand) -> Result<(), Failure> {
-    let TpmCommand::Export { evidence, out_dir } = c;
+    match c {
+        TpmCommand::Export { evidence, out_dir } => export(json, &evidence, &out_dir),
+        TpmCommand::Enroll { connect, ek_ca, out, timeout } => enroll(json, &connect, &ek_ca, out.as_deref(), timeout),
+    }
+}
+
+fn enroll(json: bool, connect: &str, ek_ca: &Path, out: Option<&Path>, timeout: f64) -> Result<(), Failure> {
+    use ras_proto::api::remote::{ActivateCredential, GetEnrollment};
+    use ras_proto::api::Method;
+    let target = parse_target(connect)?;
+    let cas_text =
+        std::fs::read_to_string(ek_ca).with_context(|| format!("read {}", ek_ca.display())).map_err(usage)?;
+    let cas =
+        pem::parse_label(&cas_text, "CERTIFICATE").map_err(|e| usage(anyhow!("--ek-ca {}: {e}", ek_ca.display())))?;
+    let deadline = std::time::Duration::from_secs_f64(timeout);
+    let rt = runtime()?;
+    let within = |what: &'static str| {
+        move |_| Failure::new(Code::Daemon, anyhow!("{connect}: no answer to {what} within {timeout} s (--timeout)"))
+    };
+    let mut conn = rt
+        .block_on(async { tokio::time::timeout(deadline, connect_to(&target)).await })
+        .map_err(within("connect"))??;
+    let got = rt
+        .block_on(async { tokio::time::timeout(deadline, conn.call(&GetEnrollment {})).await })
+        .map_err(within("GetEnrollment"))?
+        .map_err(|e| explain_refusal(GetEnrollment::NAME, &target, e))?;
+    let b64 = |name: &str, v: &str| {
+        STANDARD.decode(v).map_err(|_| refused(anyhow!("{connect}: {name} in the enrolment is not base64")))
+    };
+    let (ek_cert, ak_raw, ak_cert) = (
+        b64("ek_certificate", &got.ek_certificate)?,
+        b64("ak_public", &got.ak_public)?,
+        b64("ak_certificate", &got.ak_certificate)?,
+    );
+
+    // 1. The EK certificate is the TPM maker's; 2. the AK is a TPM-bound restricted signer,
+    // and the certificate to pin is its own.
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let ca = enrol::verify_ek_certificate(&ek_cert, &cas, now).map_err(|e| refused(anyhow!("{connect}: {e}")))?;
+    let ak = tpm::AkPublic::parse(&ak_raw).map_err(|e| refused(anyhow!("{connect}: {e}")))?;
+    cert::verify_issued_by(&ak_cert, &ak.spki_der())
+        .map_err(|e| refused(anyhow!("{connect}: the AK certificate is not the TPM AK's own: {e}")))?;
+
+    // 3. Only the TPM with that EK, holding that AK, can open the credential.
+    let mut secret = [0u8; 32];
+    rand_fill(&mut secret)?;
+    let cred = enrol::make_credential(&ek_cert, &ak.name(), &secret).map_err(|e| refused(anyhow!("{connect}: {e}")))?;
+    let call =
+        ActivateCredential { credential_blob: STANDARD.encode(&cred.id_object), secret: STANDARD.encode(&cred.secret) };
+    let activated = rt
+        .block_on(async { tokio::time::timeout(deadline, conn.call(&call)).await })
+        .map_err(within("ActivateCredential"))?
+        .map_err(|e| explain_refusal(ActivateCredential::NAME, &target, e))?;
+    if b64("credential", &activated.credential)? != secret {
+        return Err(refused(anyhow!(
+            "{connect}: the TPM returned another secret: the AK is not in the TPM of that EK"
+        )));
+    }
+    let fingerprint = ras_evidence::sha256_hex(&ak.spki_der());
+    let pem_text = pem::encode("CERTIFICATE", &ak_cert);
+    match out {
+        Some(p) => write(p, pem_text.as_bytes())?,
+        None if !json => emit(None, &pem_text)?,
+        None => {}
+    }
+    if json {
+        print_json(
+            &json!({ "enrolled": true, "ak_fingerprint": fingerprint, "ek_issuer": ca, "ak_certificate": pem_text }),
+        );
+    } else {
+        eprintln!("enrolled TPM AK {fingerprint}: it is in the TPM whose EK certificate {ca} issued");
+        if let Some(p) = out {
+            eprintln!("pin it: rasctl attest --connect {connect} --trust {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn rand_fill(buf: &mut [u8]) -> Result<(), Failure> {
+    use ring::rand::SecureRandom;
+    ring::rand::SystemRandom::new().fill(buf).map_err(|_| Failure::new(Code::Usage, anyhow!("no system randomness")))
+}
+
+fn export(json: bool, evidence: &Path, out_dir: &Path) -> Result<(), Failure> {
+    let (evidence, out_dir) = (evidence.to_path_buf(), out_dir.to_path_buf());
     let text = read_input(&evidence)?;
     let parsed = jws::parse(&text).map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;
     let claims = parsed.claims().map_err(|e| usage(anyhow!("{}: {e}", evidence.display())))?;

@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use ras_proto::api::attestation::Evidence;
-use ras_proto::api::remote::{Challenge, RemoteError};
+use ras_proto::api::remote::{ActivateCredential, Activated, Challenge, Enrollment, RemoteError};
 use ras_proto::VarlinkError;
 use tracing::{debug, warn};
 
@@ -64,4 +66,35 @@ pub async fn challenge(
     let evidence = sign_evidence(d, input).await?;
     debug!(peer, subject = %subject.claim(), agent = %key, "remote challenge answered through the agent");
     Ok(Evidence { evidence })
+}
+
+/// `GetEnrollment`: the TPM's EK certificate and the TPM AK, for a verifier to enrol.
+pub async fn get_enrollment(d: &Arc<Daemon>) -> Result<Enrollment, VarlinkError> {
+    let d2 = d.clone();
+    let got = tokio::task::spawn_blocking(move || d2.tee.enrollment())
+        .await
+        .map_err(|e| RemoteError::ActivationFailed { reason: e.to_string() })?;
+    let e = got
+        .ok_or_else(|| RemoteError::NoTpm { tee: d.tee.kind().into() })?
+        .map_err(|e| RemoteError::ActivationFailed { reason: e.to_string() })?;
+    Ok(Enrollment {
+        ek_certificate: STANDARD.encode(e.ek_certificate),
+        ak_public: STANDARD.encode(e.ak_public),
+        ak_certificate: STANDARD.encode(e.ak_certificate),
+    })
+}
+
+/// `ActivateCredential`: the TPM decrypts what a verifier sealed to its EK and AK.
+pub async fn activate_credential(d: &Arc<Daemon>, call: ActivateCredential) -> Result<Activated, VarlinkError> {
+    let decode = |name: &str, v: &str| STANDARD.decode(v).map_err(|_| VarlinkError::invalid_parameter(name));
+    let (blob, secret) = (decode("credential_blob", &call.credential_blob)?, decode("secret", &call.secret)?);
+    let d2 = d.clone();
+    let got = tokio::task::spawn_blocking(move || d2.tee.activate_credential(blob, secret))
+        .await
+        .map_err(|e| RemoteError::ActivationFailed { reason: e.to_string() })?;
+    let credential = got.ok_or_else(|| RemoteError::NoTpm { tee: d.tee.kind().into() })?.map_err(|e| {
+        warn!(error = %e, "credential activation failed");
+        RemoteError::ActivationFailed { reason: e.to_string() }
+    })?;
+    Ok(Activated { credential: STANDARD.encode(credential) })
 }

@@ -55,6 +55,17 @@ pub struct FreshQuote {
 /// Where a fresh quote arrives; an error is a sentence for the caller.
 pub type QuoteReply = tokio::sync::oneshot::Receiver<Result<FreshQuote, String>>;
 
+/// What a verifier needs to enrol a TPM AK (DER and `TPMT_PUBLIC` bytes).
+#[derive(Debug, Clone)]
+pub struct TpmEnrollment {
+    /// The EK certificate from the TPM's NV index.
+    pub ek_certificate: Vec<u8>,
+    /// The TPM AK's `TPMT_PUBLIC`.
+    pub ak_public: Vec<u8>,
+    /// The TPM AK's self-signed certificate.
+    pub ak_certificate: Vec<u8>,
+}
+
 /// A TEE backend.
 pub trait Tee: Send + Sync {
     /// Kind, as in the `tee` claim.
@@ -68,6 +79,15 @@ pub trait Tee: Send + Sync {
     /// Asks for a fresh quote of the platform's registers over a Merkle `leaf`; `None` when
     /// the backend has none (sim).
     fn fresh_quote(&self, _leaf: [u8; 32]) -> Option<QuoteReply> {
+        None
+    }
+    /// The enrolment material of a TPM AK; `None` when the backend has no TPM. Blocks.
+    fn enrollment(&self) -> Option<Result<TpmEnrollment, TeeError>> {
+        None
+    }
+    /// `TPM2_ActivateCredential` with the AK and the EK; `None` when the backend has no TPM.
+    /// Blocks.
+    fn activate_credential(&self, _id_object: Vec<u8>, _secret: Vec<u8>) -> Option<Result<Vec<u8>, TeeError>> {
         None
     }
 }

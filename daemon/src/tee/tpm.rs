@@ -28,6 +28,7 @@ use tss_esapi::abstraction::{ak, ek, pcr, AsymmetricAlgorithmSelection};
 use tss_esapi::handles::KeyHandle;
 use tss_esapi::interface_types::algorithm::{AsymmetricAlgorithm, HashingAlgorithm, SignatureSchemeAlgorithm};
 use tss_esapi::interface_types::ecc::EccCurve;
+use tss_esapi::interface_types::key_bits::RsaKeyBits;
 use tss_esapi::interface_types::resource_handles::Hierarchy;
 use tss_esapi::structures::{
     Data, MaxBuffer, PcrSelectionList, PcrSelectionListBuilder, PcrSlot, Private, Public, Signature, SignatureScheme,
@@ -36,7 +37,7 @@ use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::Context;
 
-use super::{FreshQuote, QuoteReply, Tee, TeeError};
+use super::{FreshQuote, QuoteReply, Tee, TeeError, TpmEnrollment};
 use crate::config::TpmConfig;
 use crate::state::{ensure_dir, write_atomic};
 
@@ -56,11 +57,15 @@ enum Job {
     Report { data: [u8; REPORT_DATA_LEN], reply: mpsc::Sender<Result<Signed, String>> },
     /// An ECDSA signature (r || s) by the TPM AK over data the TPM hashes.
     Sign { data: Vec<u8>, reply: mpsc::Sender<Result<[u8; 64], String>> },
+    /// `TPM2_ActivateCredential` with the AK and the EK.
+    Activate { id_object: Vec<u8>, secret: Vec<u8>, reply: mpsc::Sender<Result<Vec<u8>, String>> },
 }
 
 /// The TPM backend.
 pub struct TpmTee {
     jobs: mpsc::Sender<Job>,
+    /// The EK certificate from NV, or why there is none.
+    ek_certificate: Result<Vec<u8>, String>,
     ak_public: Vec<u8>,
     root: Vec<u8>,
     signer: rcgen::KeyPair,
@@ -89,19 +94,21 @@ impl TpmTee {
             ))
         })?;
         flush_stale_objects(&mut ctx);
-        let (ak, ak_public) = load_or_create_ak(&mut ctx, &dir).map_err(TeeError::Report)?;
+        let (ek, ak, ak_public) = load_or_create_ak(&mut ctx, &dir).map_err(TeeError::Report)?;
+        let ek_certificate = ek::retrieve_ek_pubcert(&mut ctx, AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048))
+            .map_err(|e| format!("the TPM has no RSA EK certificate in NV index 0x01c00002 ({e})"));
         let (jobs, rx) = mpsc::channel();
         let pcrs = config.pcrs.clone();
         let batch = config.batch;
         std::thread::Builder::new()
             .name("ras-tpm".into())
-            .spawn(move || serve(ctx, ak, pcrs, batch, rx))
+            .spawn(move || serve(ctx, Keys { ek, ak }, pcrs, batch, rx))
             .map_err(|e| TeeError::Report(format!("start TPM thread: {e}")))?;
         let point = wire::AkPublic::parse(&ak_public).map_err(|e| TeeError::Key(e.to_string()))?.point;
         let signer = rcgen::KeyPair::from_remote(Box::new(TpmSigner { point: point.to_vec(), jobs: jobs.clone() }))
             .map_err(|e| TeeError::Key(e.to_string()))?;
         let root = load_or_issue_root(&dir.join("ak-root.crt"), &signer, &point)?;
-        Ok(TpmTee { jobs, ak_public, root, signer })
+        Ok(TpmTee { jobs, ek_certificate, ak_public, root, signer })
     }
 
     fn call<T>(&self, job: impl FnOnce(mpsc::Sender<Result<T, String>>) -> Job) -> Result<T, TeeError> {
@@ -133,6 +140,18 @@ impl Tee for TpmTee {
 
     fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError> {
         cert::issue_ak(ak, report, &self.root, &self.signer).map_err(|e| TeeError::Key(e.to_string()))
+    }
+
+    fn enrollment(&self) -> Option<Result<TpmEnrollment, TeeError>> {
+        Some(self.ek_certificate.clone().map_err(TeeError::Report).map(|ek_certificate| TpmEnrollment {
+            ek_certificate,
+            ak_public: self.ak_public.clone(),
+            ak_certificate: self.root.clone(),
+        }))
+    }
+
+    fn activate_credential(&self, id_object: Vec<u8>, secret: Vec<u8>) -> Option<Result<Vec<u8>, TeeError>> {
+        Some(self.call(|reply| Job::Activate { id_object, secret, reply }))
     }
 
     fn fresh_quote(&self, leaf: [u8; 32]) -> Option<QuoteReply> {
@@ -208,7 +227,13 @@ fn flush_stale_objects(ctx: &mut Context) {
     }
 }
 
-fn load_or_create_ak(ctx: &mut Context, dir: &Path) -> Result<(KeyHandle, Vec<u8>), String> {
+/// The loaded keys: the EK stays loaded for credential activation.
+struct Keys {
+    ek: KeyHandle,
+    ak: KeyHandle,
+}
+
+fn load_or_create_ak(ctx: &mut Context, dir: &Path) -> Result<(KeyHandle, KeyHandle, Vec<u8>), String> {
     let ek = ek::create_ek_object(ctx, AsymmetricAlgorithm::Rsa, None).map_err(tpm_err("create the EK"))?;
     let (pub_path, priv_path) = (dir.join("ak.pub"), dir.join("ak.priv"));
     let (public, private) = match (std::fs::read(&pub_path), std::fs::read(&priv_path)) {
@@ -251,8 +276,7 @@ fn load_or_create_ak(ctx: &mut Context, dir: &Path) -> Result<(KeyHandle, Vec<u8
     })?;
     let (public, _, _) = ctx.read_public(handle).map_err(tpm_err("read the AK"))?;
     let raw = public.marshall().map_err(tpm_err("encode the AK"))?;
-    ctx.flush_context(ek.into()).map_err(tpm_err("flush the EK"))?;
-    Ok((handle, raw))
+    Ok((ek, handle, raw))
 }
 
 /// The self-signed root of the TPM AK, kept while it is for the current AK.
@@ -271,7 +295,8 @@ fn load_or_issue_root(path: &PathBuf, signer: &rcgen::KeyPair, point: &[u8; 65])
 }
 
 /// The TPM thread: serves jobs in order, quoting every queued quote request at once.
-fn serve(mut ctx: Context, ak: KeyHandle, pcrs: Vec<u8>, batch: usize, rx: mpsc::Receiver<Job>) {
+fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Receiver<Job>) {
+    let ak = keys.ak;
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {
@@ -313,6 +338,9 @@ fn serve(mut ctx: Context, ak: KeyHandle, pcrs: Vec<u8>, batch: usize, rx: mpsc:
             }
             Job::Sign { data, reply } => {
                 let _ = reply.send(sign(&mut ctx, ak, data));
+            }
+            Job::Activate { id_object, secret, reply } => {
+                let _ = reply.send(activate(&mut ctx, &keys, id_object, secret));
             }
         }
     }
@@ -358,6 +386,54 @@ fn fresh_quote(ctx: &mut Context, ak: KeyHandle, pcrs: &[u8], root: &[u8; 32]) -
         }
     }
     Err(format!("PCRs kept changing while quoting them ({QUOTE_ATTEMPTS} attempts)"))
+}
+
+/// `TPM2_ActivateCredential`: the AK with a password session (its auth is empty), the EK with
+/// the policy its default template demands (`PolicySecret(TPM_RH_ENDORSEMENT)`).
+fn activate(ctx: &mut Context, keys: &Keys, id_object: Vec<u8>, secret: Vec<u8>) -> Result<Vec<u8>, String> {
+    use tss_esapi::attributes::SessionAttributesBuilder;
+    use tss_esapi::constants::SessionType;
+    use tss_esapi::handles::{AuthHandle, SessionHandle};
+    use tss_esapi::interface_types::session_handles::{AuthSession, PolicySession};
+    use tss_esapi::structures::{EncryptedSecret, IdObject, SymmetricDefinition};
+    let id_object = IdObject::try_from(id_object).map_err(tpm_err("credential blob"))?;
+    let secret = EncryptedSecret::try_from(secret).map_err(tpm_err("secret"))?;
+    let session = ctx
+        .start_auth_session(
+            None,
+            None,
+            None,
+            SessionType::Policy,
+            SymmetricDefinition::AES_128_CFB,
+            HashingAlgorithm::Sha256,
+        )
+        .map_err(tpm_err("start a policy session"))?
+        .ok_or("the TPM returned no session")?;
+    let (attributes, mask) = SessionAttributesBuilder::new().with_decrypt(true).with_encrypt(true).build();
+    let activated = ctx
+        .tr_sess_set_attributes(session, attributes, mask)
+        .and_then(|()| {
+            let policy = PolicySession::try_from(session)?;
+            ctx.execute_with_nullauth_session(|c| {
+                c.policy_secret(
+                    policy,
+                    AuthHandle::Endorsement,
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                    None,
+                )
+            })
+        })
+        .and_then(|_| {
+            ctx.execute_with_sessions((Some(AuthSession::Password), Some(session), None), |c| {
+                c.activate_credential(keys.ak, keys.ek, id_object, secret)
+            })
+        });
+    if let Err(e) = ctx.flush_context(SessionHandle::from(session).into()) {
+        tracing::warn!("could not flush the policy session: {e}");
+    }
+    activated.map(|d| d.as_slice().to_vec()).map_err(tpm_err("TPM2_ActivateCredential"))
 }
 
 fn sign(ctx: &mut Context, ak: KeyHandle, data: Vec<u8>) -> Result<[u8; 64], String> {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::attestation::Evidence;
-use super::method::{interface_calls, Method};
+use super::method::{interface_calls, simple_method, Method};
 use crate::error::{interface_errors, parse_params};
 use crate::nonce::{self, Nonce};
 use crate::VarlinkError;
@@ -66,14 +66,70 @@ impl Method for Challenge {
     }
 }
 
+/// `GetEnrollment()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetEnrollment {}
+simple_method!(GetEnrollment = "io.ras.Remote.GetEnrollment" -> Enrollment);
+
+/// `GetEnrollment` result (binary fields in standard base64).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// The TPM's EK certificate, DER.
+    pub ek_certificate: String,
+    /// The TPM AK's `TPMT_PUBLIC`.
+    pub ak_public: String,
+    /// The TPM AK's self-signed certificate, DER.
+    pub ak_certificate: String,
+}
+
+/// Longest base64 field of `ActivateCredential`: an RSA-4096 secret is 512 bytes.
+pub const MAX_CREDENTIAL_FIELD: usize = 1024;
+
+/// `ActivateCredential(credential_blob, secret)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateCredential {
+    /// `TPM2B_ID_OBJECT` contents, base64.
+    pub credential_blob: String,
+    /// `TPM2B_ENCRYPTED_SECRET` contents, base64.
+    pub secret: String,
+}
+
+impl Method for ActivateCredential {
+    const NAME: &'static str = "io.ras.Remote.ActivateCredential";
+    type Reply = Activated;
+
+    fn from_params(params: Map<String, Value>) -> Result<Self, VarlinkError> {
+        let call: ActivateCredential = parse_params(params)?;
+        for (name, v) in [("credential_blob", &call.credential_blob), ("secret", &call.secret)] {
+            if v.len() > MAX_CREDENTIAL_FIELD {
+                return Err(VarlinkError::invalid_parameter(name));
+            }
+        }
+        Ok(call)
+    }
+}
+
+/// `ActivateCredential` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activated {
+    /// The activated secret, base64.
+    pub credential: String,
+}
+
 interface_calls! {
     /// A call to `io.ras.Remote`.
-    pub enum RemoteCall { Challenge }
+    pub enum RemoteCall { Challenge, GetEnrollment, ActivateCredential }
 }
 
 interface_errors! {
     /// The errors of `io.ras.Remote`.
     pub enum RemoteError = "io.ras.Remote" {
+        /// The backend has no TPM.
+        NoTpm { tee: String },
+        /// The TPM refused the credential.
+        ActivationFailed { reason: String },
         /// The nonce is not between min_bytes and max_bytes long.
         InvalidNonce { min_bytes: u64, max_bytes: u64, got_bytes: u64 },
         /// No registered container matches.

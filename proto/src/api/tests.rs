@@ -101,6 +101,11 @@ fn samples() -> Vec<Call> {
             vm: None,
             peer: Some("tcp:192.0.2.1:9".into()),
         })),
+        Call::Remote(remote::RemoteCall::GetEnrollment(remote::GetEnrollment {})),
+        Call::Remote(remote::RemoteCall::ActivateCredential(remote::ActivateCredential {
+            credential_blob: "AAAA".into(),
+            secret: "AAAA".into(),
+        })),
     ]
 }
 
