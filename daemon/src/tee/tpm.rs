@@ -89,7 +89,7 @@ impl TpmTee {
             .map_err(|e| TeeError::Report(format!("--tpm-tcti {:?} is not a TCTI string: {e}", config.tcti)))?;
         let mut ctx = Context::new(tcti).map_err(|e| {
             TeeError::Report(format!(
-                "cannot open the TPM at {:?}: {e} (is the device or simulator there, and may rasd open it? set --tpm-tcti)",
+                "cannot open the TPM at {:?}: {e} (is the device or simulator there, and may rasd open it? set --tpm-tcti; under systemd, install the drop-in /usr/share/ras/rasd-tpm.conf, see rasd(8))",
                 config.tcti
             ))
         })?;
