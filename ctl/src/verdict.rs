@@ -44,6 +44,7 @@ pub fn expectations(policy: &PolicyArgs, nonce: &Nonce, subject: ExpectedSubject
         subject,
         reference,
         allow_sim: policy.allow_sim,
+        tsm: ras_evidence::TsmPolicy::default(),
     })
 }
 
