@@ -20,6 +20,9 @@ pub const DEFAULT_CONFIG: &str = "/etc/ras/rasd.toml";
 pub enum TeeKind {
     /// Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim.
     Sim,
+    /// Linux configfs-tsm (--tsm-path) in a TDX or SEV-SNP guest: the raw hardware report in a
+    /// self-signed AK certificate; verifiers appraise it with --tsm-appraiser.
+    Tsm,
 }
 
 /// rasd: the ras host daemon. It owns the TEE session and the attestation key, and serves
@@ -39,6 +42,9 @@ pub struct Args {
     /// TEE backend. Default: sim.
     #[arg(long, value_enum)]
     pub tee: Option<TeeKind>,
+    /// The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report.
+    #[arg(long, value_name = "DIR")]
+    pub tsm_path: Option<PathBuf>,
     /// Where logs go. Default: auto.
     #[arg(long, value_enum)]
     pub log: Option<LogTarget>,
@@ -100,6 +106,7 @@ pub struct FileConfig {
     runtime_dir: Option<PathBuf>,
     state_dir: Option<PathBuf>,
     tee: Option<TeeKind>,
+    tsm_path: Option<PathBuf>,
     log: Option<LogTarget>,
     admin_group: Option<String>,
     socket_group: Option<String>,
@@ -131,6 +138,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// Backend.
     pub tee: TeeKind,
+    /// configfs-tsm report directory (`--tee tsm`).
+    pub tsm_path: PathBuf,
     /// Log target.
     pub log: LogTarget,
     /// Admin group name, if configured.
@@ -181,6 +190,7 @@ impl Config {
             runtime_dir: args.runtime_dir.or(file.runtime_dir).unwrap_or_else(|| "/run/ras".into()),
             state_dir: args.state_dir.or(file.state_dir).unwrap_or_else(|| "/var/lib/ras".into()),
             tee: args.tee.or(file.tee).unwrap_or(TeeKind::Sim),
+            tsm_path: args.tsm_path.or(file.tsm_path).unwrap_or_else(|| crate::tee::tsm::DEFAULT_PATH.into()),
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
             admin_group: args.admin_group.or(file.admin_group),
             socket_group_explicit: args.socket_group.is_some() || file.socket_group.is_some(),
@@ -226,7 +236,7 @@ impl Config {
         if self.max_container_connections == 0 || self.max_container_calls == 0 {
             bail!("per-container connection and call limits must be at least 1");
         }
-        for (name, dir) in [("runtime", &self.runtime_dir), ("state", &self.state_dir)] {
+        for (name, dir) in [("runtime", &self.runtime_dir), ("state", &self.state_dir), ("tsm", &self.tsm_path)] {
             if !dir.is_absolute() {
                 bail!("{name} directory must be an absolute path, got {}", dir.display());
             }
@@ -321,6 +331,19 @@ mod tests {
         assert_eq!((cfg.max_message_size, cfg.max_connections, cfg.idle_timeout.as_secs()), (1_048_576, 1024, 120));
         assert_eq!((cfg.max_container_connections, cfg.max_container_calls), (32, 8));
         assert_eq!(cfg.challenge_timeout.as_millis(), 10_000);
+        assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Sim, Path::new("/sys/kernel/config/tsm/report")));
+    }
+
+    #[test]
+    fn tsm_is_selected_by_flag_or_file() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("rasd.toml");
+        std::fs::write(&f, "tee = \"tsm\"\ntsm_path = \"/emulated/tsm\"\n").unwrap();
+        let cfg = Config::resolve(args(&["--config", f.to_str().unwrap()])).unwrap();
+        assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Tsm, Path::new("/emulated/tsm")));
+        let cfg = Config::resolve(args(&["--config", "/dev/null", "--tee", "tsm", "--tsm-path", "/x"])).unwrap();
+        assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Tsm, Path::new("/x")));
+        assert!(Config::resolve(args(&["--config", "/dev/null", "--tsm-path", "relative"])).is_err());
     }
 
     #[test]

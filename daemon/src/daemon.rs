@@ -16,6 +16,7 @@ use crate::identity::ExeCache;
 use crate::quota::Quotas;
 use crate::runtime_log::Logs;
 use crate::tee::sim::SimTee;
+use crate::tee::tsm::TsmTee;
 use crate::tee::Tee;
 
 /// Which socket a connection arrived on; it decides the interfaces served.
@@ -110,6 +111,7 @@ impl Daemon {
     pub fn open(config: Config) -> anyhow::Result<Self> {
         let tee: Box<dyn Tee> = match config.tee {
             TeeKind::Sim => Box::new(SimTee::open(&config.state_dir).context("open sim TEE")?),
+            TeeKind::Tsm => Box::new(TsmTee::open(&config.tsm_path).context("open configfs-tsm TEE")?),
         };
         let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
         let admin_gid = config.admin_group.as_deref().map(|g| gid_of("admin-group", g)).transpose()?;
