@@ -16,3 +16,4 @@ mod oracle;
 mod protocol;
 mod robustness;
 mod tour;
+mod tsm;
