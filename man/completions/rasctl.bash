@@ -389,7 +389,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__attest)
-            opts="-h --connect --container --type --vm --trust --reference --allow-sim --max-age --out --timeout --concurrency --socket --json --help"
+            opts="-h --connect --container --type --vm --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --out --timeout --concurrency --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,6 +416,10 @@ _rasctl() {
                     return 0
                     ;;
                 --reference)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-appraiser)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1129,7 +1133,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__reference__subcmd__record)
-            opts="-h --out --trust --allow-sim --socket --json --help"
+            opts="-h --out --trust --allow-sim --tsm-appraiser --allow-unappraised --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1140,6 +1144,10 @@ _rasctl() {
                     return 0
                     ;;
                 --trust)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-appraiser)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1191,7 +1199,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__verify)
-            opts="-h --nonce --trust --reference --allow-sim --max-age --container --type --socket --json --help"
+            opts="-h --nonce --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --container --type --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1206,6 +1214,10 @@ _rasctl() {
                     return 0
                     ;;
                 --reference)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-appraiser)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

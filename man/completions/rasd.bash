@@ -23,7 +23,7 @@ _rasd() {
 
     case "${cmd}" in
         rasd)
-            opts="-h -V --config --runtime-dir --state-dir --tee --log --admin-group --socket-group --max-message-size --max-connections --idle-timeout --max-container-connections --max-container-calls --auto-register --health-check --challenge-timeout --docker-socket --measure-file --remote-uid --remote-group --vsock-agent-port --help --version"
+            opts="-h -V --config --runtime-dir --state-dir --tee --tsm-path --log --admin-group --socket-group --max-message-size --max-connections --idle-timeout --max-container-connections --max-container-calls --auto-register --health-check --challenge-timeout --docker-socket --measure-file --remote-uid --remote-group --vsock-agent-port --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,7 +42,11 @@ _rasd() {
                     return 0
                     ;;
                 --tee)
-                    COMPREPLY=($(compgen -W "sim" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sim tsm" -- "${cur}"))
+                    return 0
+                    ;;
+                --tsm-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log)

@@ -1,7 +1,9 @@
 complete -c rasd -l config -d 'Configuration file (TOML); flags override it. Default: /etc/ras/rasd.toml if present' -r -F
 complete -c rasd -l runtime-dir -d 'Runtime directory for the sockets. Default: /run/ras' -r -F
 complete -c rasd -l state-dir -d 'State directory for keys and certificates. Default: /var/lib/ras' -r -F
-complete -c rasd -l tee -d 'TEE backend. Default: sim' -r -f -a "sim\t'Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim'"
+complete -c rasd -l tee -d 'TEE backend. Default: sim' -r -f -a "sim\t'Simulated TEE: software keys, for any machine; verifiers refuse it without --allow-sim'
+tsm\t'Linux configfs-tsm (--tsm-path) in a TDX or SEV-SNP guest: the raw hardware report in a self-signed AK certificate; verifiers appraise it with --tsm-appraiser'"
+complete -c rasd -l tsm-path -d 'The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report' -r -F
 complete -c rasd -l log -d 'Where logs go. Default: auto' -r -f -a "auto\t'journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr'
 journald\t'The systemd journal, with structured fields; stderr when it is absent'
 stderr\t'Standard error'"

@@ -55,6 +55,15 @@ pub enum TsmError {
         /// The base path.
         path: String,
     },
+    /// The report directory is read-only to rasd.
+    #[error(
+        "configfs-tsm at {path} is read-only to rasd: under systemd, install the drop-in /usr/share/ras/rasd-tsm.conf \
+         (rasd(8), CONFIGFS-TSM), which makes only that directory writable"
+    )]
+    ReadOnly {
+        /// The base path.
+        path: String,
+    },
     /// A file operation on the tree failed.
     #[error("configfs-tsm: {what} {path}: {source}")]
     Io {
@@ -220,6 +229,8 @@ impl Entry {
         let path = base.join(format!("ras-{}-{seq}-{}", std::process::id(), hex::encode(tag)));
         std::fs::create_dir(&path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => TsmError::NotFound { path: base.display().to_string() },
+            // systemd's ProtectKernelTunables= makes /sys, configfs included, read-only.
+            _ if source.raw_os_error() == Some(libc::EROFS) => TsmError::ReadOnly { path: base.display().to_string() },
             _ => TsmError::Io { what: "create report entry", path: path.display().to_string(), source },
         })?;
         Ok(Entry { path })
