@@ -1,7 +1,8 @@
 //! `rasd --tee tsm` end to end, against an emulated configfs-tsm tree whose "kernel" answers
 //! with a recorded TDX quote or SEV-SNP report (`ras_tests::tsm`): the evidence rasd signs is
 //! checked by `rasctl verify`, without an appraiser (refused, and the verdict says why), with
-//! `--allow-unappraised`, and with appraiser commands that accept and refuse.
+//! `--allow-unappraised`, and with appraiser commands that accept and refuse; `rasctl attest`
+//! with an appraiser; and a CSR with a fresh report.
 
 use std::path::Path;
 use std::process::Command;
@@ -76,7 +77,25 @@ fn tsm_evidence_is_refused_unappraised_and_the_appraiser_decides() {
         // The human verdict says it as plainly.
         let out = r.rasctl(&["verify", ev.to_str().unwrap(), "--nonce", &n, "--trust", trust.to_str().unwrap()]);
         assert!(text(&out.stdout).contains(&not_appraised), "{}", text(&out.stdout));
-        assert!(emu.entries() >= 1);
+        // A remote challenge through rasd's host socket, checked with the same appraiser.
+        let connect = format!("unix:{}", r.socket().display());
+        let out = ras_tests::rasctl(&[
+            "--json",
+            "attest",
+            "--connect",
+            &connect,
+            "--trust",
+            trust.to_str().unwrap(),
+            "--tsm-appraiser",
+            &ok,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+        // A CSR carries a fresh report: one more entry, made and removed.
+        let before = emu.entries();
+        let out = r.rasctl(&["ak", "csr"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+        assert_eq!(emu.entries(), before + 1);
         assert_eq!(emu.leftovers(), Vec::<String>::new(), "rasd removes its report entries");
     }
 }
