@@ -291,6 +291,17 @@ pub struct PolicyArgs {
     /// Accept evidence from the simulated TEE.
     #[arg(long)]
     pub allow_sim: bool,
+    /// For tsm evidence: appraise the hardware signature of its TDX quote or SEV-SNP report
+    /// with CMD (run by /bin/sh -c; e.g. a Trustee attestation-service client). CMD reads the
+    /// raw report on its standard input, finds RAS_TSM_PROVIDER (tdx_guest or sev_guest) and
+    /// RAS_TSM_REPORT_DATA (128 hex digits) in its environment, and accepts the report by
+    /// exiting 0; any other exit refuses it. Its output is shown in the verdict; it has 60 s.
+    #[arg(long, value_name = "CMD")]
+    pub tsm_appraiser: Option<String>,
+    /// Accept tsm evidence whose hardware signature was not appraised (no --tsm-appraiser):
+    /// the report data still bind the AK, but nothing proves the report came from hardware.
+    #[arg(long)]
+    pub allow_unappraised: bool,
     /// Oldest acceptable evidence, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_age: i64,
@@ -333,5 +344,11 @@ pub enum ReferenceCommand {
         /// With --trust: accept evidence from the simulated TEE.
         #[arg(long, requires = "trust")]
         allow_sim: bool,
+        /// With --trust: appraise tsm evidence with CMD, as `rasctl verify --tsm-appraiser`.
+        #[arg(long, value_name = "CMD", requires = "trust")]
+        tsm_appraiser: Option<String>,
+        /// With --trust: accept tsm evidence without hardware appraisal.
+        #[arg(long, requires = "trust")]
+        allow_unappraised: bool,
     },
 }

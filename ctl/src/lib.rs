@@ -4,13 +4,15 @@
 //! - [`cli`]: the clap definitions (also the source of the man page and completions).
 //! - `cmd`: one module per subcommand.
 //! - `client`: targets, connecting (to rasd or a bridge), typed calls and nonces.
-//! - `verdict`: expectations, the ordered checks and the printed verdict.
+//! - `verdict`: expectations, the ordered checks and the printed verdict; `appraiser`: the
+//!   external command that appraises the hardware signature of tsm reports.
 //! - `failure`: exit codes; `output`: JSON lines and files.
 //!
 //! Subcommands use these and never each other.
 
 #[macro_use]
 mod output;
+mod appraiser;
 mod client;
 mod cmd;
 mod failure;

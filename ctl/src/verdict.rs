@@ -44,6 +44,13 @@ pub fn expectations(policy: &PolicyArgs, nonce: &Nonce, subject: ExpectedSubject
         subject,
         reference,
         allow_sim: policy.allow_sim,
+        tsm: ras_evidence::TsmPolicy {
+            appraiser: policy.tsm_appraiser.clone().map(|cmd| {
+                std::sync::Arc::new(crate::appraiser::ExternalAppraiser::new(cmd))
+                    as std::sync::Arc<dyn ras_evidence::Appraiser>
+            }),
+            allow_unappraised: policy.allow_unappraised,
+        },
     })
 }
 

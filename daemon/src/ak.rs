@@ -1,7 +1,9 @@
 //! The attestation key (AK): an ECDSA P-256 key created at first start and kept in
 //! `<state>/ak/`, with its certificate chain. In "tee" mode the TEE root issues the
 //! certificate; in "ca" mode an external CA signed our CSR and the operator imported the chain.
-//! Either way the leaf carries the TEE report over the AK public key.
+//! Either way the leaf carries the TEE report over the AK public key. A TEE without a root
+//! (configfs-tsm) has the "tee" mode certificate self-signed by the AK, and re-issued with a
+//! fresh report at every start.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -56,7 +58,7 @@ struct Chain {
 }
 
 impl Chain {
-    fn new(ders: Vec<Vec<u8>>, tee_root: &[u8]) -> Chain {
+    fn new(ders: Vec<Vec<u8>>, tee_root: Option<&[u8]>) -> Chain {
         let mode = mode_of(&ders, tee_root);
         Chain { header: jws::encode_header(&ders), ders, mode }
     }
@@ -69,7 +71,8 @@ pub struct AkStore {
     spki: Vec<u8>,
     chain: RwLock<Chain>,
     chain_path: PathBuf,
-    tee_root: Vec<u8>,
+    /// The TEE's root, or `None` when "tee" mode certificates are self-signed.
+    tee_root: Option<Vec<u8>>,
 }
 
 fn state_err(path: &Path) -> impl FnOnce(std::io::Error) -> AkError + '_ {
@@ -95,12 +98,21 @@ impl AkStore {
             // The backend changed (say sim to tpm): the old chain is another TEE's.
             let _ = std::fs::remove_file(&chain_path);
         }
-        let (ders, _) = load_or_create_pem(&chain_path, "CERTIFICATE", 0o644, || {
+        let issue = || {
             let report = tee.report(&ak_binding(&spki))?;
             Ok::<_, AkError>(vec![tee.issue_ak_cert(&rc_key, &report)?])
-        })?;
-        let tee_root = tee.root_cert().to_vec();
-        let chain = RwLock::new(Chain::new(ders, &tee_root));
+        };
+        let (mut ders, created) = load_or_create_pem(&chain_path, "CERTIFICATE", 0o644, issue)?;
+        let tee_root = tee.root_cert().map(<[u8]>::to_vec);
+        if tee_root.is_none() && !created && mode_of(&ders, None) == "tee" {
+            // A configfs-tsm report speaks of this boot (a TD's RTMRs, an SNP guest's TCB):
+            // a self-signed certificate costs nothing to re-issue, and with the same key and
+            // subject it still verifies to the copy a verifier pinned.
+            ders = issue()?;
+            let text: String = ders.iter().map(|d| pem::encode("CERTIFICATE", d)).collect();
+            write_atomic(&chain_path, text.as_bytes(), 0o644).map_err(state_err(&chain_path))?;
+        }
+        let chain = RwLock::new(Chain::new(ders, tee_root.as_deref()));
         Ok(AkStore { key, rc_key, spki, chain, chain_path, tee_root })
     }
 
@@ -130,12 +142,13 @@ impl AkStore {
         ras_evidence::sha256_hex(&self.spki)
     }
 
-    /// The certificate a verifier should trust: the TEE root in "tee" mode, the top of the
-    /// imported chain in "ca" mode (none when only the leaf was imported).
+    /// The certificate a verifier should trust: the TEE root in "tee" mode (the self-signed AK
+    /// certificate itself when the TEE has no root), the top of the imported chain in "ca"
+    /// mode (none when only the leaf was imported).
     pub fn trust_anchor(&self) -> Option<Vec<u8>> {
         let chain = self.chain.read().expect("chain lock");
         match chain.mode {
-            "tee" => Some(self.tee_root.clone()),
+            "tee" => self.tee_root.clone().or_else(|| chain.ders.first().cloned()),
             _ if chain.ders.len() > 1 => chain.ders.last().cloned(),
             _ => None,
         }
@@ -169,7 +182,7 @@ impl AkStore {
         }
         let text: String = ders.iter().map(|d| pem::encode("CERTIFICATE", d)).collect();
         write_atomic(&self.chain_path, text.as_bytes(), 0o644).map_err(state_err(&self.chain_path))?;
-        *self.chain.write().expect("chain lock") = Chain::new(ders, &self.tee_root);
+        *self.chain.write().expect("chain lock") = Chain::new(ders, self.tee_root.as_deref());
         Ok(())
     }
 }
@@ -185,8 +198,11 @@ fn chain_is_for(path: &Path, kind: &str) -> bool {
     }
 }
 
-fn mode_of(chain: &[Vec<u8>], tee_root: &[u8]) -> &'static str {
-    if chain.len() == 1 && cert::verify_chain(chain, &[tee_root.to_vec()], now()).is_ok() {
+/// "tee" when the chain is the one leaf the TEE issued: signed by its root, or, without a
+/// root, self-signed; "ca" otherwise.
+fn mode_of(chain: &[Vec<u8>], tee_root: Option<&[u8]>) -> &'static str {
+    let anchor = tee_root.or(chain.first().map(Vec::as_slice)).map(<[u8]>::to_vec);
+    if chain.len() == 1 && anchor.is_some_and(|a| cert::verify_chain(chain, &[a], now()).is_ok()) {
         "tee"
     } else {
         "ca"
@@ -211,7 +227,7 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert_eq!(a.chain_pem(), b.chain_pem());
         assert_eq!(a.mode(), "tee");
-        assert_eq!(a.trust_anchor().unwrap(), tee.root_cert());
+        assert_eq!(a.trust_anchor().as_deref(), tee.root_cert());
     }
 
     #[test]

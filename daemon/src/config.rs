@@ -22,6 +22,9 @@ pub enum TeeKind {
     Sim,
     /// TPM 2.0 through a TCTI (--tpm-tcti); needs a rasd built with the `tpm` feature.
     Tpm,
+    /// Linux configfs-tsm (--tsm-path) in a TDX or SEV-SNP guest: the raw hardware report in a
+    /// self-signed AK certificate; verifiers appraise it with --tsm-appraiser.
+    Tsm,
 }
 
 /// Which evidence carries a fresh TPM quote of the PCRs.
@@ -78,6 +81,9 @@ pub struct Args {
     /// Most concurrent evidences that share one TPM quote (a Merkle root); 1 turns batching off. Default: 64 (1 to 1024).
     #[arg(long, value_name = "N")]
     pub tpm_batch: Option<usize>,
+    /// The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report.
+    #[arg(long, value_name = "DIR")]
+    pub tsm_path: Option<PathBuf>,
     /// Where logs go. Default: auto.
     #[arg(long, value_enum)]
     pub log: Option<LogTarget>,
@@ -143,6 +149,7 @@ pub struct FileConfig {
     tpm_pcrs: Option<String>,
     tpm_quote: Option<QuotePolicy>,
     tpm_batch: Option<usize>,
+    tsm_path: Option<PathBuf>,
     log: Option<LogTarget>,
     admin_group: Option<String>,
     socket_group: Option<String>,
@@ -176,6 +183,8 @@ pub struct Config {
     pub tee: TeeKind,
     /// TPM settings (used with `tee = tpm`).
     pub tpm: TpmConfig,
+    /// configfs-tsm report directory (`--tee tsm`).
+    pub tsm_path: PathBuf,
     /// Log target.
     pub log: LogTarget,
     /// Admin group name, if configured.
@@ -246,6 +255,7 @@ impl Config {
                 quote: args.tpm_quote.or(file.tpm_quote).unwrap_or(QuotePolicy::Host),
                 batch: args.tpm_batch.or(file.tpm_batch).unwrap_or(64),
             },
+            tsm_path: args.tsm_path.or(file.tsm_path).unwrap_or_else(|| crate::tee::tsm::DEFAULT_PATH.into()),
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
             admin_group: args.admin_group.or(file.admin_group),
             socket_group_explicit: args.socket_group.is_some() || file.socket_group.is_some(),
@@ -294,7 +304,7 @@ impl Config {
         if self.max_container_connections == 0 || self.max_container_calls == 0 {
             bail!("per-container connection and call limits must be at least 1");
         }
-        for (name, dir) in [("runtime", &self.runtime_dir), ("state", &self.state_dir)] {
+        for (name, dir) in [("runtime", &self.runtime_dir), ("state", &self.state_dir), ("tsm", &self.tsm_path)] {
             if !dir.is_absolute() {
                 bail!("{name} directory must be an absolute path, got {}", dir.display());
             }
@@ -389,6 +399,19 @@ mod tests {
         assert_eq!((cfg.max_message_size, cfg.max_connections, cfg.idle_timeout.as_secs()), (1_048_576, 1024, 120));
         assert_eq!((cfg.max_container_connections, cfg.max_container_calls), (32, 8));
         assert_eq!(cfg.challenge_timeout.as_millis(), 10_000);
+        assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Sim, Path::new("/sys/kernel/config/tsm/report")));
+    }
+
+    #[test]
+    fn tsm_is_selected_by_flag_or_file() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("rasd.toml");
+        std::fs::write(&f, "tee = \"tsm\"\ntsm_path = \"/emulated/tsm\"\n").unwrap();
+        let cfg = Config::resolve(args(&["--config", f.to_str().unwrap()])).unwrap();
+        assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Tsm, Path::new("/emulated/tsm")));
+        let cfg = Config::resolve(args(&["--config", "/dev/null", "--tee", "tsm", "--tsm-path", "/x"])).unwrap();
+        assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Tsm, Path::new("/x")));
+        assert!(Config::resolve(args(&["--config", "/dev/null", "--tsm-path", "relative"])).is_err());
     }
 
     #[test]

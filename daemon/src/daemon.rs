@@ -16,6 +16,7 @@ use crate::identity::ExeCache;
 use crate::quota::Quotas;
 use crate::runtime_log::Logs;
 use crate::tee::sim::SimTee;
+use crate::tee::tsm::TsmTee;
 use crate::tee::Tee;
 
 /// Which socket a connection arrived on; it decides the interfaces served.
@@ -118,6 +119,7 @@ impl Daemon {
             TeeKind::Tpm => anyhow::bail!(
                 "--tee tpm: this rasd was built without TPM support; build it with `cargo build --features tpm` (needs Debian's libtss2-dev)"
             ),
+            TeeKind::Tsm => Box::new(TsmTee::open(&config.tsm_path).context("open configfs-tsm TEE")?),
         };
         let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
         let admin_gid = config.admin_group.as_deref().map(|g| gid_of("admin-group", g)).transpose()?;

@@ -79,7 +79,7 @@ async fn route<'a>(req: &Request, ctx: &'a CallContext) -> Result<Routed<'a>, Va
             match c {
                 AdminCall::GetStatus(_) => value(admin::get_status(d)),
                 AdminCall::GetAk(_) => value(admin::get_ak(d)),
-                AdminCall::CreateAkCsr(_) => value(admin::create_ak_csr(d)?),
+                AdminCall::CreateAkCsr(_) => value(admin::create_ak_csr(d).await?),
                 AdminCall::ImportAkCertificate(c) => value(admin::import_ak_certificate(d, c)?),
                 AdminCall::ListContainers(_) => value(admin::list_containers(d)),
                 AdminCall::AddContainer(c) => value(admin::add_container(d, c).await?),

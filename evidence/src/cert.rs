@@ -105,6 +105,17 @@ pub fn issue_ak(
     Ok(params.signed_by(ak, &issuer, issuer_key)?.der().to_vec())
 }
 
+/// Issues the AK certificate self-signed by the AK, for a TEE without a key that can sign
+/// X.509 (configfs-tsm). Returns DER. The signature only makes it a well-formed certificate
+/// that `openssl verify` and a pinned trust anchor accept; what ties the AK to hardware is the
+/// report it carries, whose report data bind this key.
+pub fn issue_self_signed_ak(ak: &KeyPair, report: &TeeReport) -> Result<Vec<u8>, CertError> {
+    let mut params = ak_params(report);
+    params.is_ca = IsCa::ExplicitNoCa;
+    validity(&mut params, 5 * 365);
+    Ok(params.self_signed(ak)?.der().to_vec())
+}
+
 /// A PKCS#10 request (PEM) for the AK, with the report as a requested extension.
 pub fn ak_csr(ak: &KeyPair, report: &TeeReport) -> Result<String, CertError> {
     Ok(ak_params(report).serialize_request(ak)?.pem()?)
@@ -207,5 +218,21 @@ pub(crate) mod tests {
         let report = TeeReport::sim_sign(&dev_key, &dev_cert, &ak_binding(&ak.public_key_der())).unwrap();
         let csr = ak_csr(&ak, &report).unwrap();
         assert!(csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+    }
+
+    #[test]
+    fn a_self_signed_ak_verifies_to_itself_and_to_a_reissue_only() {
+        let ak = KeyPair::generate().unwrap();
+        let report = crate::report::tests::tdx_report(&ak_binding(&ak.public_key_der()));
+        let leaf = issue_self_signed_ak(&ak, &report).unwrap();
+        assert_eq!(report_of(&leaf).unwrap(), Some(report.clone()));
+        verify_chain(std::slice::from_ref(&leaf), std::slice::from_ref(&leaf), now()).unwrap();
+        // rasd re-issues it at every start: the pinned first one still anchors the new one.
+        let again = issue_self_signed_ak(&ak, &report).unwrap();
+        assert_ne!(again, leaf);
+        verify_chain(std::slice::from_ref(&again), std::slice::from_ref(&leaf), now()).unwrap();
+        // Another key's self-signed certificate does not.
+        let other = issue_self_signed_ak(&KeyPair::generate().unwrap(), &report).unwrap();
+        assert!(verify_chain(&[other], &[leaf], now()).is_err());
     }
 }

@@ -9,6 +9,8 @@
 //! - [`digest`]: sha256 as hex, the one digest form of ras.
 //! - [`pem`]: PEM encoding of certificates and keys.
 //! - [`runtime_log`]: per-subject hash chains of runtime events, and their replay.
+//! - [`tsm`]: the raw reports of Linux configfs-tsm (TDX quotes, SEV-SNP reports) and where
+//!   their report data are.
 //! - [`reference`]: reference values (`NAME SHA256` per line).
 //! - [`tpm`]: TPM 2.0 keys, quotes and signatures from their wire form, and PCR replay.
 //! - [`enrol`]: TPM AK enrolment: the EK certificate check and software `MakeCredential`.
@@ -26,9 +28,12 @@ pub mod reference;
 pub mod report;
 pub mod runtime_log;
 pub mod tpm;
+pub mod tsm;
 pub mod verify;
 pub mod x509;
 
 pub use claims::{Caller, Claims, Measurement, RasClaims, Subject};
 pub use digest::sha256_hex;
-pub use verify::{verify, CheckName, Expectations, ExpectedSubject, Outcome, Verdict};
+pub use verify::{
+    verify, Appraiser, CheckName, Expectations, ExpectedSubject, Outcome, TsmEvidence, TsmPolicy, Verdict,
+};

@@ -11,6 +11,11 @@
 //! The `tpm` report is a `TPM2_Quote` by a TPM-resident attestation key whose qualifying data
 //! is the sha256 of the 64 bytes of report data; the same TPM key issued the certificate that
 //! carries it, and the verifier checks both ([`TeeReport::issuer_spki`]).
+//!
+//! The `tsm` report carries the raw report of Linux configfs-tsm (a TDX quote or an SEV-SNP
+//! report) as the kernel returned it. Its binding is checked here from the raw bytes
+//! ([`crate::tsm`]); its hardware signature is appraised outside ras
+//! ([`crate::verify::Appraiser`]).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -40,6 +45,9 @@ pub enum ReportError {
     /// The signing key could not be used.
     #[error("TEE signing key is unusable")]
     Key,
+    /// The raw configfs-tsm report cannot be read.
+    #[error(transparent)]
+    Tsm(#[from] crate::tsm::TsmError),
 }
 
 /// A TEE report, tagged by backend kind.
@@ -50,6 +58,8 @@ pub enum TeeReport {
     Sim(SimReport),
     /// A TPM 2.0.
     Tpm(TpmReport),
+    /// Linux configfs-tsm: a TDX, SEV-SNP (or, refused by this version, CCA) guest.
+    Tsm(TsmReport),
 }
 
 /// A report of a TPM 2.0: a quote by its attestation key.
@@ -83,12 +93,53 @@ pub struct SimReport {
     pub signature: String,
 }
 
+/// A report of Linux configfs-tsm, as read from `/sys/kernel/config/tsm/report/<entry>/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TsmReport {
+    /// The `provider` attribute: `tdx_guest`, `sev_guest` or `arm_cca_guest`.
+    pub provider: String,
+    /// The `outblob` attribute, standard base64: the raw TDX quote or SEV-SNP report.
+    pub outblob: String,
+    /// The `generation` attribute after `outblob` was read.
+    pub generation: u64,
+    /// The 64 bytes of report data rasd wrote to `inblob`, hex. Informational: a verifier
+    /// reads the report data out of `outblob` itself and refuses a report where they differ.
+    pub report_data: String,
+}
+
+impl TsmReport {
+    /// The raw report, decoded and bounded.
+    pub fn raw(&self) -> Result<Vec<u8>, ReportError> {
+        // Base64 is 4/3 of the bytes: refuse before decoding anything larger than a report.
+        if self.outblob.len() > crate::tsm::MAX_OUTBLOB.div_ceil(3) * 4 {
+            return Err(crate::tsm::TsmError::TooLarge(self.outblob.len() / 4 * 3).into());
+        }
+        STANDARD.decode(&self.outblob).map_err(|_| ReportError::Malformed("outblob is not base64".into()))
+    }
+
+    /// Reads the raw report and checks that it binds `expected`.
+    pub fn check_binding(&self, expected: &[u8; REPORT_DATA_LEN]) -> Result<crate::tsm::Parsed, ReportError> {
+        let parsed = crate::tsm::parse(&self.provider, &self.raw()?)?;
+        if hex::decode(&self.report_data).ok().as_deref() != Some(&parsed.report_data[..]) {
+            return Err(ReportError::Malformed(format!(
+                "report_data does not equal the report data inside the {}",
+                parsed.provider.report_name()
+            )));
+        }
+        if &parsed.report_data != expected {
+            return Err(ReportError::WrongReportData);
+        }
+        Ok(parsed)
+    }
+}
+
 impl TeeReport {
     /// Backend kind, as it appears in the `tee` claim.
     pub fn kind(&self) -> &'static str {
         match self {
             TeeReport::Sim(_) => "sim",
             TeeReport::Tpm(_) => "tpm",
+            TeeReport::Tsm(_) => "tsm",
         }
     }
 
@@ -97,7 +148,7 @@ impl TeeReport {
     /// quote and the chain name the same key). `None` where the report does not fix it.
     pub fn issuer_spki(&self) -> Result<Option<Vec<u8>>, ReportError> {
         match self {
-            TeeReport::Sim(_) => Ok(None),
+            TeeReport::Sim(_) | TeeReport::Tsm(_) => Ok(None),
             TeeReport::Tpm(r) => Ok(Some(r.ak()?.spki_der())),
         }
     }
@@ -118,7 +169,9 @@ impl TeeReport {
         }))
     }
 
-    /// Checks that the report binds `expected` and that its signature verifies.
+    /// Checks that the report binds `expected` and, for `sim`, that its signature verifies.
+    /// A `tsm` report's hardware signature is not checked here: that is the appraiser's job
+    /// (see [`crate::verify`]), and the verifier says whether it was done.
     pub fn verify(&self, expected: &[u8; REPORT_DATA_LEN]) -> Result<(), ReportError> {
         match self {
             TeeReport::Sim(r) => {
@@ -152,6 +205,7 @@ impl TeeReport {
                     Err(e) => Err(ReportError::Malformed(e.to_string())),
                 }
             }
+            TeeReport::Tsm(r) => r.check_binding(expected).map(drop),
         }
     }
 
@@ -212,7 +266,7 @@ fn read_der_length(input: &[u8]) -> Option<(usize, &[u8])> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::cert::tests::device;
     use proptest::prelude::*;
@@ -237,6 +291,48 @@ mod tests {
         let TeeReport::Sim(o) = TeeReport::sim_sign(&other_key, &other_cert, &data).unwrap() else { unreachable!() };
         r.signature = o.signature;
         assert!(matches!(TeeReport::Sim(r).verify(&data), Err(ReportError::BadSignature)));
+    }
+
+    /// A tsm report over the recorded TDX quote, with `data` laid over its report data.
+    pub(crate) fn tdx_report(data: &[u8; REPORT_DATA_LEN]) -> TeeReport {
+        let mut raw = crate::tsm::tests::TDX_V4.to_vec();
+        raw[568..632].copy_from_slice(data);
+        TeeReport::Tsm(TsmReport {
+            provider: "tdx_guest".into(),
+            outblob: STANDARD.encode(&raw),
+            generation: 1,
+            report_data: hex::encode(data),
+        })
+    }
+
+    #[test]
+    fn tsm_report_roundtrip_and_binding_from_the_raw_quote() {
+        let data = ak_binding(b"some spki");
+        let r = tdx_report(&data);
+        let back = TeeReport::from_der(&r.to_der()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.kind(), "tsm");
+        back.verify(&data).unwrap();
+        assert!(matches!(back.verify(&ak_binding(b"other")), Err(ReportError::WrongReportData)));
+    }
+
+    #[test]
+    fn a_tsm_report_data_field_is_never_trusted() {
+        // The field says the AK's binding, the quote binds something else: refused.
+        let data = ak_binding(b"the ak");
+        let TeeReport::Tsm(mut r) = tdx_report(&ak_binding(b"another key")) else { unreachable!() };
+        r.report_data = hex::encode(data);
+        assert!(TeeReport::Tsm(r.clone()).verify(&data).is_err());
+        // An unknown provider, a CCA token, and an oversized or non-base64 outblob.
+        for (provider, outblob) in [
+            ("sgx", r.outblob.clone()),
+            ("arm_cca_guest", r.outblob.clone()),
+            ("tdx_guest", "A".repeat(50_000)),
+            ("tdx_guest", "!!".into()),
+        ] {
+            let bad = TsmReport { provider: provider.into(), outblob, ..r.clone() };
+            assert!(TeeReport::Tsm(bad).verify(&data).is_err(), "{provider}");
+        }
     }
 
     proptest! {

@@ -7,18 +7,25 @@
 //! 4. `freshness`: the nonce is the one sent and `iat` is within the maximum age;
 //! 5. `subject`: the subject is what was asked for;
 //! 6. `reference`: every measured item matches the reference values;
-//! 7. `policy`: the TEE kind is acceptable (`sim` only when allowed).
+//! 7. `policy`: the TEE kind is acceptable (`sim` only when allowed; `tsm` only when its
+//!    hardware signature was appraised, or unappraised reports are explicitly allowed).
+//!
+//! A `tsm` report's binding is checked here, from the raw report. Its hardware signature is
+//! appraised by an [`Appraiser`] the caller supplies (rasctl runs an external command), in the
+//! `tee-report` check; without one the verdict says that it was not appraised.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::cert;
 use crate::claims::TpmQuote;
 use crate::claims::{Claims, Subject};
 use crate::jws;
 use crate::reference::ReferenceValues;
-use crate::report::{ak_binding, TeeReport, TpmReport};
+use crate::report::{ak_binding, TeeReport, TpmReport, REPORT_DATA_LEN};
+use crate::tsm::Provider;
 use crate::{merkle, tpm};
 
 /// Tolerated clock skew for `iat` in the future, in seconds.
@@ -122,6 +129,46 @@ pub struct Expectations {
     pub reference: Option<ReferenceValues>,
     /// Accept the simulated TEE.
     pub allow_sim: bool,
+    /// How `tsm` reports are appraised.
+    pub tsm: TsmPolicy,
+}
+
+/// A raw configfs-tsm report whose binding already held, handed to an [`Appraiser`].
+#[derive(Debug, Clone, Copy)]
+pub struct TsmEvidence<'a> {
+    /// The hardware.
+    pub provider: Provider,
+    /// The raw report: the TDX quote or SEV-SNP report, exactly as the kernel returned it.
+    pub raw: &'a [u8],
+    /// Its report data, which the verifier found to bind the AK.
+    pub report_data: &'a [u8; REPORT_DATA_LEN],
+}
+
+/// Appraises the hardware signature of a raw TSM report (the Intel PCK chain of a TDX quote,
+/// the VCEK or VLEK of an SEV-SNP report) and whatever else its operator's policy demands.
+pub trait Appraiser: Send + Sync {
+    /// `Ok` with what the appraiser said when the report is genuine; `Err` with why not.
+    fn appraise(&self, evidence: &TsmEvidence<'_>) -> Result<String, String>;
+    /// How the verdict names it, e.g. `--tsm-appraiser ./check-quote`.
+    fn name(&self) -> String;
+}
+
+/// What the verifier does with `tsm` reports.
+#[derive(Clone, Default)]
+pub struct TsmPolicy {
+    /// Appraises the hardware signature; `None` leaves it unappraised.
+    pub appraiser: Option<Arc<dyn Appraiser>>,
+    /// Let the policy check pass a report whose hardware signature was not appraised.
+    pub allow_unappraised: bool,
+}
+
+impl std::fmt::Debug for TsmPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsmPolicy")
+            .field("appraiser", &self.appraiser.as_ref().map(|a| a.name()))
+            .field("allow_unappraised", &self.allow_unappraised)
+            .finish()
+    }
 }
 
 /// The result of verification: every check's outcome, and the claims once the signature held.
@@ -191,14 +238,14 @@ impl Run {
             return;
         }
 
-        let report = check_report(&leaf);
-        let (kind, tee_report) = match &report {
-            Ok((k, _, r)) => (k.clone(), r.clone()),
-            Err(_) => (String::new(), None),
-        };
-        if !self.record(CheckName::TeeReport, report.map(|(_, o, _)| o)) {
+        let report = check_report(&leaf, &exp.tsm);
+        let checked = report.as_ref().map(|(c, _)| c.clone()).ok();
+        if !self.record(CheckName::TeeReport, report.map(|(_, o)| o)) {
             return;
         }
+        let checked = checked.expect("report passed");
+        let kind = checked.kind.to_string();
+        let tee_report = Some(checked.report.clone());
 
         let signature = cert::public_key_of(&leaf)
             .map_err(|e| e.to_string())
@@ -242,33 +289,110 @@ impl Run {
         if !self.record(CheckName::Reference, reference) {
             return;
         }
-        let policy = if kind == "sim" && !exp.allow_sim {
-            Err("evidence comes from the simulated TEE (sim), which proves nothing about hardware; pass --allow-sim to accept it".into())
-        } else if kind == "sim" {
-            Ok(Outcome::Pass("tee sim accepted (--allow-sim)".into()))
-        } else {
-            Ok(Outcome::Pass(format!("tee {kind} accepted")))
+        let policy = match &checked.tsm {
+            _ if kind == "sim" && !exp.allow_sim => Err("evidence comes from the simulated TEE (sim), which proves nothing about hardware; pass --allow-sim to accept it".into()),
+            _ if kind == "sim" => Ok(Outcome::Pass("tee sim accepted (--allow-sim)".into())),
+            Some(TsmCheck { provider, appraised: true }) => {
+                Ok(Outcome::Pass(format!("tee tsm ({}) accepted: its hardware signature was appraised", provider.name())))
+            }
+            Some(TsmCheck { provider, appraised: false }) if exp.tsm.allow_unappraised => Ok(Outcome::Pass(format!(
+                "tee tsm ({}) accepted without appraisal (--allow-unappraised): {}",
+                provider.name(),
+                unappraised(*provider)
+            ))),
+            Some(TsmCheck { provider, appraised: false }) => Err(format!(
+                "{}; pass --tsm-appraiser CMD to appraise it, or --allow-unappraised to accept the report-data binding alone",
+                unappraised(*provider)
+            )),
+            None => Ok(Outcome::Pass(format!("tee {kind} accepted"))),
         };
         self.record(CheckName::Policy, policy);
     }
 }
 
-fn check_report(leaf: &[u8]) -> Result<(String, Outcome, Option<TeeReport>), String> {
+/// What the tee-report check established, for the policy check.
+#[derive(Debug, Clone)]
+struct Checked {
+    kind: &'static str,
+    /// The report itself (a fresh TPM quote is checked against its AK).
+    report: TeeReport,
+    /// For a `tsm` report: its hardware, and whether an appraiser accepted it.
+    tsm: Option<TsmCheck>,
+}
+
+#[derive(Debug, Clone)]
+struct TsmCheck {
+    provider: Provider,
+    appraised: bool,
+}
+
+/// The plain statement a verdict makes about an unappraised tsm report.
+fn unappraised(provider: Provider) -> String {
+    format!("the hardware signature of the {} was not appraised (no --tsm-appraiser)", provider.report_name())
+}
+
+/// Bound on how much of an appraiser's output a verdict repeats.
+const MAX_APPRAISER_OUTPUT: usize = 2000;
+
+fn shorten(s: &str) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(MAX_APPRAISER_OUTPUT) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+fn check_report(leaf: &[u8], policy: &TsmPolicy) -> Result<(Checked, Outcome), String> {
     let report = cert::report_of(leaf)
         .map_err(|e| e.to_string())?
         .ok_or("the AK certificate carries no TEE report extension (an external CA must copy it from the CSR)")?;
     let spki = cert::spki_of(leaf).map_err(|e| e.to_string())?;
-    report.verify(&ak_binding(&spki)).map_err(|e| e.to_string())?;
-    let kind = report.kind().to_string();
-    let mut detail = format!("{kind} report binds the AK public key");
-    if let Some(issuer) = report.issuer_spki().map_err(|e| e.to_string())? {
-        // The chain check proved the anchor's key signed the leaf; this proves that key is the
-        // one that made the quote, so the anchor a verifier pinned is the TPM AK itself.
-        cert::verify_issued_by(leaf, &issuer)
-            .map_err(|e| format!("the AK certificate was not issued by the TPM key that quoted it: {e}"))?;
-        detail.push_str(", and the TPM AK that quoted it issued the certificate");
+    let binding = ak_binding(&spki);
+    let kind = report.kind();
+    let TeeReport::Tsm(tsm) = &report else {
+        report.verify(&binding).map_err(|e| e.to_string())?;
+        let mut detail = format!("{kind} report binds the AK public key");
+        if let Some(issuer) = report.issuer_spki().map_err(|e| e.to_string())? {
+            // The chain check proved the anchor's key signed the leaf; this proves that key is
+            // the one that made the quote, so the anchor a verifier pinned is the TPM AK itself.
+            cert::verify_issued_by(leaf, &issuer)
+                .map_err(|e| format!("the AK certificate was not issued by the TPM key that quoted it: {e}"))?;
+            detail.push_str(", and the TPM AK that quoted it issued the certificate");
+        }
+        return Ok((Checked { kind, report: report.clone(), tsm: None }, Outcome::Pass(detail)));
+    };
+    let parsed = tsm.check_binding(&binding).map_err(|e| e.to_string())?;
+    let bound = format!("{} ({}) binds the AK public key", parsed.format, parsed.provider.name());
+    let Some(appraiser) = &policy.appraiser else {
+        let outcome = Outcome::Pass(format!("{bound}; {}", unappraised(parsed.provider)));
+        return Ok((
+            Checked {
+                kind,
+                report: report.clone(),
+                tsm: Some(TsmCheck { provider: parsed.provider, appraised: false }),
+            },
+            outcome,
+        ));
+    };
+    let raw = tsm.raw().map_err(|e| e.to_string())?;
+    let evidence = TsmEvidence { provider: parsed.provider, raw: &raw, report_data: &parsed.report_data };
+    let said = |s: &str| if s.trim().is_empty() { String::new() } else { format!(": {}", shorten(s)) };
+    match appraiser.appraise(&evidence) {
+        Ok(out) => Ok((
+            Checked {
+                kind,
+                report: report.clone(),
+                tsm: Some(TsmCheck { provider: parsed.provider, appraised: true }),
+            },
+            Outcome::Pass(format!("{bound}; {} accepted its hardware signature{}", appraiser.name(), said(&out))),
+        )),
+        Err(why) => Err(format!(
+            "{bound}, but {} refused the {}{}",
+            appraiser.name(),
+            parsed.provider.report_name(),
+            said(&why)
+        )),
     }
-    Ok((kind, Outcome::Pass(detail), Some(report)))
 }
 
 /// Checks a fresh TPM quote: by the TPM AK of the certificate, over the listed PCR values, and
@@ -403,6 +527,7 @@ mod tests {
             subject: ExpectedSubject::Host,
             reference: None,
             allow_sim: true,
+            tsm: TsmPolicy::default(),
         }
     }
 
@@ -523,5 +648,105 @@ mod tests {
         assert!(check_subject(&unnamed, &want("web")).is_err());
         // The verdict names both.
         assert_eq!(named("web").to_string(), "container docker:0123456789abcdef (web)");
+    }
+
+    /// An AK self-signed with a tsm report over the recorded TDX quote, with `data` in the
+    /// quote's report data (the AK's binding unless a test says otherwise).
+    fn tsm_fixture(data: Option<[u8; 64]>) -> Fixture {
+        let rng = ring::rand::SystemRandom::new();
+        let ak_pk8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let ak_rc = KeyPair::try_from(ak_pk8.as_ref()).unwrap();
+        let report = crate::report::tests::tdx_report(&data.unwrap_or(ak_binding(&ak_rc.public_key_der())));
+        let leaf = cert::issue_self_signed_ak(&ak_rc, &report).unwrap();
+        let ak = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ak_pk8.as_ref(), &rng).unwrap();
+        Fixture { root: leaf.clone(), chain: vec![leaf], ak }
+    }
+
+    /// An appraiser that answers as told and records what it was shown.
+    struct Stub {
+        answer: Result<String, String>,
+        seen: std::sync::Mutex<Vec<(Provider, usize, [u8; 64])>>,
+    }
+
+    impl Appraiser for Stub {
+        fn appraise(&self, e: &TsmEvidence<'_>) -> Result<String, String> {
+            self.seen.lock().unwrap().push((e.provider, e.raw.len(), *e.report_data));
+            self.answer.clone()
+        }
+        fn name(&self) -> String {
+            "--tsm-appraiser stub".into()
+        }
+    }
+
+    fn tsm_evidence(f: &Fixture) -> String {
+        let mut c = claims(b"12345678", Subject::Host);
+        c.ras.tee = "tsm".into();
+        jws::sign(&c, &f.chain, &f.ak).unwrap()
+    }
+
+    fn detail(v: &Verdict, n: CheckName) -> String {
+        match &v.checks.iter().find(|(c, _)| *c == n).unwrap().1 {
+            Outcome::Pass(d) | Outcome::Fail(d) | Outcome::Skipped(d) => d.clone(),
+            Outcome::NotReached => "not reached".into(),
+        }
+    }
+
+    #[test]
+    fn unappraised_tsm_evidence_fails_the_policy_check_and_says_so() {
+        let f = tsm_fixture(None);
+        let ev = tsm_evidence(&f);
+        let mut e = expect(&f, b"12345678");
+        e.allow_sim = false;
+        let v = verify(&ev, &e);
+        assert_eq!(failure(&v), CheckName::Policy, "{v:?}");
+        let not_appraised = "the hardware signature of the TDX quote was not appraised (no --tsm-appraiser)";
+        assert!(v.first_failure().unwrap().1.contains(not_appraised), "{v:?}");
+        assert!(detail(&v, CheckName::TeeReport).contains("TDX quote v4 (tdx_guest) binds the AK public key"));
+        assert!(detail(&v, CheckName::TeeReport).contains(not_appraised));
+        // Allowed explicitly: a pass that still says it.
+        e.tsm.allow_unappraised = true;
+        let v = verify(&ev, &e);
+        assert!(v.passed(), "{v:?}");
+        assert!(detail(&v, CheckName::Policy).contains(not_appraised));
+    }
+
+    #[test]
+    fn the_appraiser_decides_and_is_shown_the_raw_quote() {
+        let f = tsm_fixture(None);
+        let ev = tsm_evidence(&f);
+        let yes = Arc::new(Stub { answer: Ok("quote ok, TCB UpToDate".into()), seen: Default::default() });
+        let mut e = expect(&f, b"12345678");
+        e.tsm.appraiser = Some(yes.clone());
+        let v = verify(&ev, &e);
+        assert!(v.passed(), "{v:?}");
+        assert!(detail(&v, CheckName::TeeReport)
+            .contains("--tsm-appraiser stub accepted its hardware signature: quote ok, TCB UpToDate"));
+        assert!(detail(&v, CheckName::Policy).contains("appraised"));
+        let spki = cert::spki_of(&f.chain[0]).unwrap();
+        assert_eq!(*yes.seen.lock().unwrap(), vec![(Provider::Tdx, 4936, ak_binding(&spki))]);
+
+        let no = Arc::new(Stub { answer: Err("PCK certificate revoked".into()), seen: Default::default() });
+        e.tsm.appraiser = Some(no);
+        e.tsm.allow_unappraised = true;
+        let v = verify(&ev, &e);
+        assert_eq!(failure(&v), CheckName::TeeReport);
+        assert!(v.first_failure().unwrap().1.contains("refused the TDX quote: PCK certificate revoked"), "{v:?}");
+    }
+
+    #[test]
+    fn a_tsm_report_that_binds_another_key_is_refused_before_any_appraisal() {
+        let f = tsm_fixture(Some(ak_binding(b"some other key")));
+        let ev = tsm_evidence(&f);
+        let stub = Arc::new(Stub { answer: Ok(String::new()), seen: Default::default() });
+        let mut e = expect(&f, b"12345678");
+        e.tsm = TsmPolicy { appraiser: Some(stub.clone()), allow_unappraised: true };
+        let v = verify(&ev, &e);
+        assert_eq!(failure(&v), CheckName::TeeReport);
+        assert!(v.first_failure().unwrap().1.contains("binds other data"), "{v:?}");
+        assert!(stub.seen.lock().unwrap().is_empty());
+        // And claims that name another TEE than the report fail the signature check.
+        let f = tsm_fixture(None);
+        let ev = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &f.ak).unwrap();
+        assert_eq!(failure(&verify(&ev, &expect(&f, b"12345678"))), CheckName::Signature);
     }
 }

@@ -103,6 +103,7 @@ fuzz_target!(|data: &[u8]| {
         subject,
         reference: (mode & 16 != 0).then(|| f.reference.clone()),
         allow_sim: mode & 8 != 0,
+        tsm: Default::default(),
     };
 
     let v = verify(&evidence, &exp);

@@ -419,7 +419,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__attest)
-            opts="-h --connect --container --type --vm --trust --reference --allow-sim --max-age --out --timeout --concurrency --socket --json --help"
+            opts="-h --connect --container --type --vm --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --out --timeout --concurrency --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,6 +446,10 @@ _rasctl() {
                     return 0
                     ;;
                 --reference)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-appraiser)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1201,7 +1205,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__reference__subcmd__record)
-            opts="-h --out --trust --allow-sim --socket --json --help"
+            opts="-h --out --trust --allow-sim --tsm-appraiser --allow-unappraised --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1212,6 +1216,10 @@ _rasctl() {
                     return 0
                     ;;
                 --trust)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-appraiser)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1393,7 +1401,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__verify)
-            opts="-h --nonce --trust --reference --allow-sim --max-age --container --type --socket --json --help"
+            opts="-h --nonce --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --container --type --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1408,6 +1416,10 @@ _rasctl() {
                     return 0
                     ;;
                 --reference)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-appraiser)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

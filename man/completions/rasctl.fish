@@ -53,6 +53,7 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -s h -l help -d 
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l nonce -d 'The nonce that was sent, hex' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l trust -d 'Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l tsm-appraiser -d 'For tsm evidence: appraise the hardware signature of its TDX quote or SEV-SNP report with CMD (run by /bin/sh -c; e.g. a Trustee attestation-service client). CMD reads the raw report on its standard input, finds RAS_TSM_PROVIDER (tdx_guest or sev_guest) and RAS_TSM_REPORT_DATA (128 hex digits) in its environment, and accepts the report by exiting 0; any other exit refuses it. Its output is shown in the verdict; it has 60 s' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l container -d 'Expect evidence for this container instead of the host' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l type -d 'Runtime of --container' -r -f -a "docker\t''
@@ -61,6 +62,7 @@ containerd\t''
 crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l allow-sim -d 'Accept evidence from the simulated TEE'
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l allow-unappraised -d 'Accept tsm evidence whose hardware signature was not appraised (no --tsm-appraiser): the report data still bind the AK, but nothing proves the report came from hardware'
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand trust-anchor" -l socket -d 'rasd socket' -r -F
@@ -94,8 +96,10 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and not __fish_seen_subcommand_from record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l out -d 'Write to FILE instead of standard output' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l trust -d 'First verify the evidence against this trust anchor (chain, TEE report, signature and policy; freshness is not checked, since recording is offline)' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l tsm-appraiser -d 'With --trust: appraise tsm evidence with CMD, as `rasctl verify --tsm-appraiser`' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l allow-sim -d 'With --trust: accept evidence from the simulated TEE'
+complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l allow-unappraised -d 'With --trust: accept tsm evidence without hardware appraisal'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand reference; and __fish_seen_subcommand_from help" -f -a "record" -d 'Write a reference file that accepts what known-good evidence measured'
@@ -168,12 +172,14 @@ crio\t''"
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l vm -d 'Attest the VM guest with this vsock CID (its agent connected to rasd over AF_VSOCK)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l trust -d 'Trust anchor: PEM certificate(s) of the TEE root or the CA that issued the AK' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l reference -d 'Reference values: one `NAME SHA256` per line' -r -F
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l tsm-appraiser -d 'For tsm evidence: appraise the hardware signature of its TDX quote or SEV-SNP report with CMD (run by /bin/sh -c; e.g. a Trustee attestation-service client). CMD reads the raw report on its standard input, finds RAS_TSM_PROVIDER (tdx_guest or sev_guest) and RAS_TSM_REPORT_DATA (128 hex digits) in its environment, and accepts the report by exiting 0; any other exit refuses it. Its output is shown in the verdict; it has 60 s' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l max-age -d 'Oldest acceptable evidence, in seconds' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l out -d 'Also write the evidence to FILE' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l timeout -d 'Seconds to wait for each target\'s answer (connect and challenge)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l concurrency -d 'Most targets challenged at once' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l allow-sim -d 'Accept evidence from the simulated TEE'
+complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l allow-unappraised -d 'Accept tsm evidence whose hardware signature was not appraised (no --tsm-appraiser): the report data still bind the AK, but nothing proves the report came from hardware'
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand attest" -s h -l help -d 'Print help'
 complete -c rasctl -n "__fish_rasctl_using_subcommand agent" -l connect -d 'Reach rasd over AF_VSOCK from a VM guest (vsock:CID:PORT; the host is CID 2) instead of the unix socket' -r

@@ -1,6 +1,7 @@
 //! Helpers for black-box tests of the built binaries: locating them, running rasd on temp
 //! paths (killed by PID on drop, even when a test fails), running rasctl, raw varlink over a
 //! unix socket, and the rule for optional components (a loud skip locally, a failure in CI).
+//! [`tsm`] emulates a configfs-tsm report tree for `--tee tsm`.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -13,6 +14,7 @@ use serde_json::Value;
 pub mod docker;
 pub mod fake;
 pub mod swtpm;
+pub mod tsm;
 
 /// The directory holding the built binaries (`target/<profile>`), from this test's own path;
 /// `RAS_BIN_DIR` runs the suite against other builds (an older commit, a mutant).

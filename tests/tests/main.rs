@@ -17,3 +17,4 @@ mod protocol;
 mod robustness;
 mod tour;
 mod tpm;
+mod tsm;

@@ -438,6 +438,7 @@ fn install_honours_destdir_and_prefix() {
         "opt/ras/share/zsh/vendor-completions/_rasctl",
         "opt/ras/share/fish/vendor_completions.d/rasctl.fish",
         "opt/ras/share/ras/rasd-vsock.conf",
+        "opt/ras/share/ras/rasd-tsm.conf",
         "etc/ras/rasd.toml",
     ] {
         assert!(dest.path().join(f).exists(), "{f} not installed");

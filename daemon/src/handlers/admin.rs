@@ -45,10 +45,14 @@ fn ak_failed(e: &AkError) -> VarlinkError {
     AdminError::AkFailed { reason: e.to_string() }.into()
 }
 
-/// `CreateAkCsr`.
-pub fn create_ak_csr(d: &Daemon) -> Result<Csr, VarlinkError> {
-    let csr = d.ak.csr(d.tee.as_ref()).map_err(|e| ak_failed(&e))?;
-    Ok(Csr { csr })
+/// `CreateAkCsr`. A fresh TEE report can take seconds (a TDX quote waits for the host's
+/// quoting service), so it is made on the blocking pool, not on a worker thread.
+pub async fn create_ak_csr(d: &Arc<Daemon>) -> Result<Csr, VarlinkError> {
+    let daemon = d.clone();
+    let made = tokio::task::spawn_blocking(move || daemon.ak.csr(daemon.tee.as_ref()))
+        .await
+        .map_err(|e| VarlinkError::from(AdminError::AkFailed { reason: e.to_string() }))?;
+    Ok(Csr { csr: made.map_err(|e| ak_failed(&e))? })
 }
 
 /// `ImportAkCertificate`.

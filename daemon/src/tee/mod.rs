@@ -1,10 +1,13 @@
 //! TEE backends (DESIGN §4.1). A backend has one job: produce a hardware-rooted report that
 //! binds 64 bytes of report data. In "no AS" mode it also owns the root that issues the AK
-//! certificate. Report verification lives with the verifier, in `ras-evidence`.
+//! certificate, when it has one; a backend without a key that can sign X.509 (configfs-tsm)
+//! has the AK certificate self-signed instead. Report verification lives with the verifier, in
+//! `ras-evidence`.
 
 pub mod sim;
 #[cfg(feature = "tpm")]
 pub mod tpm;
+pub mod tsm;
 
 use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
 use thiserror::Error;
@@ -33,6 +36,9 @@ pub enum TeeError {
     /// Report generation failed.
     #[error("TEE report: {0}")]
     Report(String),
+    /// The configfs-tsm interface failed.
+    #[error(transparent)]
+    Tsm(#[from] tsm::TsmError),
 }
 
 /// A quote of the PCRs made for one evidence, in a batch of `batch` that shares it.
@@ -72,9 +78,11 @@ pub trait Tee: Send + Sync {
     fn kind(&self) -> &'static str;
     /// A report binding `data`.
     fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError>;
-    /// The root certificate (DER) that issues AK certificates in "no AS" mode.
-    fn root_cert(&self) -> &[u8];
-    /// Issues an AK certificate (DER) for `ak` carrying `report`, signed by the root.
+    /// The root certificate (DER) that issues AK certificates in "no AS" mode; `None` when
+    /// the backend has none, and the AK certificate is self-signed.
+    fn root_cert(&self) -> Option<&[u8]>;
+    /// Issues an AK certificate (DER) for `ak` carrying `report`: signed by the root, or
+    /// self-signed by the AK when there is no root.
     fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError>;
     /// Asks for a fresh quote of the platform's registers over a Merkle `leaf`; `None` when
     /// the backend has none (sim).

@@ -134,8 +134,8 @@ impl Tee for TpmTee {
         }))
     }
 
-    fn root_cert(&self) -> &[u8] {
-        &self.root
+    fn root_cert(&self) -> Option<&[u8]> {
+        Some(&self.root)
     }
 
     fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError> {
