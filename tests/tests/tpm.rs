@@ -194,6 +194,20 @@ fn concurrent_challenges_share_a_quote_and_every_proof_verifies() {
         let (code, v) = verify(&rasd, &f, n, &[]);
         assert_eq!(code, Some(0), "evidence {i} of batch {}: {v:#}", batches[i]);
     }
+    // rasctl status counts quotes and the evidences they served.
+    let out = rasd.rasctl(&["--json", "status"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (quotes, quoted) = (status["quotes"].as_i64().unwrap(), status["quoted"].as_i64().unwrap());
+    assert!(quoted >= 16 && quotes < quoted, "{status}");
+    assert!(status["does_not_prove"].as_str().unwrap().contains("root on the host"), "{status}");
+    let out = rasd.rasctl(&["status"]);
+    assert!(
+        text(&out.stdout).contains(&format!("tpm quotes: {quotes} for {quoted} evidences")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stdout).contains("trust anchor O=ras, CN=ras TPM attestation key"), "{}", text(&out.stdout));
+
     // A proof is for its own nonce only: evidence i checked against nonce j fails.
     let f = rasd.path("c0.jws");
     let (code, _) = verify(&rasd, &f, &got[1].0, &[]);

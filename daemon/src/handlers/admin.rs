@@ -22,9 +22,15 @@ use crate::identity::Runtime;
 
 /// `GetStatus`.
 pub fn get_status(d: &Daemon) -> Status {
+    let (proves, does_not_prove) = d.tee.claims();
+    let (quotes, quoted) = d.tee.quote_counts();
     Status {
         version: env!("CARGO_PKG_VERSION").into(),
         tee: d.tee.kind().into(),
+        proves: proves.into(),
+        does_not_prove: does_not_prove.into(),
+        quotes: quotes as i64,
+        quoted: quoted as i64,
         ak_mode: d.ak.mode().into(),
         ak_fingerprint: d.ak.fingerprint(),
         started_at: d.started_at,

@@ -76,6 +76,13 @@ pub struct TpmEnrollment {
 pub trait Tee: Send + Sync {
     /// Kind, as in the `tee` claim.
     fn kind(&self) -> &'static str;
+    /// What this backend's evidence establishes, and what it does not, in a sentence each
+    /// (`rasctl status`).
+    fn claims(&self) -> (&'static str, &'static str);
+    /// Fresh quotes so far: (`TPM2_Quote` calls, evidences they served).
+    fn quote_counts(&self) -> (u64, u64) {
+        (0, 0)
+    }
     /// A report binding `data`.
     fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError>;
     /// The root certificate (DER) that issues AK certificates in "no AS" mode; `None` when

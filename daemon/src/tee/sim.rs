@@ -51,6 +51,13 @@ impl Tee for SimTee {
         "sim"
     }
 
+    fn claims(&self) -> (&'static str, &'static str) {
+        (
+            "which process and container asked, as the kernel names them; signed by a software key",
+            "anything about hardware or firmware: the device key is a file, and root can forge reports (verifiers need --allow-sim)",
+        )
+    }
+
     fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
         TeeReport::sim_sign(&self.key, &self.root, data).map_err(|e| TeeError::Report(e.to_string()))
     }

@@ -19,7 +19,8 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 use ras_evidence::report::{TeeReport, TpmReport, REPORT_DATA_LEN};
 use ras_evidence::{cert, merkle, pem, tpm as wire};
@@ -64,6 +65,7 @@ enum Job {
 /// The TPM backend.
 pub struct TpmTee {
     jobs: mpsc::Sender<Job>,
+    counts: Arc<Counts>,
     /// The EK certificate from NV, or why there is none.
     ek_certificate: Result<Vec<u8>, String>,
     ak_public: Vec<u8>,
@@ -100,15 +102,17 @@ impl TpmTee {
         let (jobs, rx) = mpsc::channel();
         let pcrs = config.pcrs.clone();
         let batch = config.batch;
+        let counts = Arc::new(Counts::default());
+        let c = counts.clone();
         std::thread::Builder::new()
             .name("ras-tpm".into())
-            .spawn(move || serve(ctx, Keys { ek, ak }, pcrs, batch, rx))
+            .spawn(move || serve(ctx, Keys { ek, ak }, pcrs, batch, rx, &c))
             .map_err(|e| TeeError::Report(format!("start TPM thread: {e}")))?;
         let point = wire::AkPublic::parse(&ak_public).map_err(|e| TeeError::Key(e.to_string()))?.point;
         let signer = rcgen::KeyPair::from_remote(Box::new(TpmSigner { point: point.to_vec(), jobs: jobs.clone() }))
             .map_err(|e| TeeError::Key(e.to_string()))?;
         let root = load_or_issue_root(&dir.join("ak-root.crt"), &signer, &point)?;
-        Ok(TpmTee { jobs, ek_certificate, ak_public, root, signer })
+        Ok(TpmTee { jobs, counts, ek_certificate, ak_public, root, signer })
     }
 
     fn call<T>(&self, job: impl FnOnce(mpsc::Sender<Result<T, String>>) -> Job) -> Result<T, TeeError> {
@@ -121,6 +125,17 @@ impl TpmTee {
 impl Tee for TpmTee {
     fn kind(&self) -> &'static str {
         "tpm"
+    }
+
+    fn claims(&self) -> (&'static str, &'static str) {
+        (
+            "a TPM-resident AK certified the evidence key, and fresh quotes show the PCRs after the verifier's nonce (with rasctl tpm enroll: the AK is in the TPM of a trusted EK)",
+            "that rasd itself is intact: root on the host can use the evidence key, and only the quoted PCRs say what booted; nothing about hardware if the EK's CA is swtpm's",
+        )
+    }
+
+    fn quote_counts(&self) -> (u64, u64) {
+        (self.counts.quotes.load(Ordering::Relaxed), self.counts.quoted.load(Ordering::Relaxed))
     }
 
     fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
@@ -160,6 +175,13 @@ impl Tee for TpmTee {
         let _ = self.jobs.send(Job::Quote { leaf, reply });
         Some(rx)
     }
+}
+
+/// Fresh quotes made, and the evidences they served.
+#[derive(Default)]
+struct Counts {
+    quotes: AtomicU64,
+    quoted: AtomicU64,
 }
 
 /// The TPM AK as an rcgen signer, so rcgen builds certificates the TPM signs.
@@ -295,7 +317,7 @@ fn load_or_issue_root(path: &PathBuf, signer: &rcgen::KeyPair, point: &[u8; 65])
 }
 
 /// The TPM thread: serves jobs in order, quoting every queued quote request at once.
-fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Receiver<Job>) {
+fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Receiver<Job>, counts: &Counts) {
     let ak = keys.ak;
     let mut next: Option<Job> = None;
     loop {
@@ -321,6 +343,10 @@ fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Re
                 }
                 let leaves: Vec<[u8; 32]> = waiting.iter().map(|(l, _)| *l).collect();
                 let made = fresh_quote(&mut ctx, ak, &pcrs, &merkle::root(&leaves));
+                if made.is_ok() {
+                    counts.quotes.fetch_add(1, Ordering::Relaxed);
+                    counts.quoted.fetch_add(leaves.len() as u64, Ordering::Relaxed);
+                }
                 for (i, (_, reply)) in waiting.into_iter().enumerate() {
                     let _ = reply.send(made.clone().map(|(attest, signature, values)| FreshQuote {
                         attest,

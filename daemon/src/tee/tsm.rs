@@ -191,6 +191,13 @@ impl Tee for TsmTee {
         "tsm"
     }
 
+    fn claims(&self) -> (&'static str, &'static str) {
+        (
+            "that a TDX or SEV-SNP guest with the report's measurements asked for a report over the AK at rasd's start, once an appraiser checked the hardware signature",
+            "freshness from the hardware (the AK's signature gives it), the measurements' meaning (the appraiser's policy), or a CCA guest",
+        )
+    }
+
     fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
         let mut last = (0, 0);
         for _ in 0..ATTEMPTS {

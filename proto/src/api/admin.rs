@@ -40,6 +40,18 @@ pub struct Status {
     pub version: String,
     /// TEE backend kind.
     pub tee: String,
+    /// What the backend's evidence establishes.
+    #[serde(default)]
+    pub proves: String,
+    /// What it does not.
+    #[serde(default)]
+    pub does_not_prove: String,
+    /// `TPM2_Quote` calls made for fresh quotes since start.
+    #[serde(default)]
+    pub quotes: i64,
+    /// Evidences those quotes served (more than `quotes` when batched).
+    #[serde(default)]
+    pub quoted: i64,
     /// How the AK certificate was issued.
     pub ak_mode: String,
     /// sha256 (hex) of the AK's SubjectPublicKeyInfo.
