@@ -11,7 +11,9 @@
 
 use thiserror::Error;
 
-use crate::report::REPORT_DATA_LEN;
+/// Bytes of report data in every provider's report (the same 64 as
+/// `crate::report::REPORT_DATA_LEN`; kept here so that this parser needs nothing of `report`).
+pub const REPORT_DATA_LEN: usize = 64;
 
 /// Largest raw report: the kernel's `TSM_OUTBLOB_MAX` (32 KiB).
 pub const MAX_OUTBLOB: usize = 32 * 1024;

@@ -36,9 +36,10 @@ pub enum TeeError {
     /// Report generation failed.
     #[error("TEE report: {0}")]
     Report(String),
-    /// The configfs-tsm interface failed.
+    /// A backend's own typed error (configfs-tsm's [`tsm::TsmError`], say). Boxed, so that
+    /// this module does not depend on the backends that depend on it.
     #[error(transparent)]
-    Tsm(#[from] tsm::TsmError),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A quote of the PCRs made for one evidence, in a batch of `batch` that shares it.

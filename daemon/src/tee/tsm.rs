@@ -135,6 +135,12 @@ pub enum TsmError {
     },
 }
 
+impl From<TsmError> for TeeError {
+    fn from(e: TsmError) -> Self {
+        TeeError::Backend(Box::new(e))
+    }
+}
+
 /// The configfs-tsm device.
 pub struct TsmTee {
     base: PathBuf,
