@@ -50,6 +50,8 @@ pub struct TpmConfig {
     pub quote: QuotePolicy,
     /// Most evidences that share one quote; 1 turns batching off.
     pub batch: usize,
+    /// The PCR runtime-log entries are also extended into; `None` for none.
+    pub log_pcr: Option<u8>,
 }
 
 /// rasd: the ras host daemon. It owns the TEE session and the attestation key, and serves
@@ -81,6 +83,9 @@ pub struct Args {
     /// Most concurrent evidences that share one TPM quote (a Merkle root); 1 turns batching off. Default: 64 (1 to 1024).
     #[arg(long, value_name = "N")]
     pub tpm_batch: Option<usize>,
+    /// The PCR every runtime-log entry is also extended into, which no other software may extend, or `none`. Default: 15.
+    #[arg(long, value_name = "PCR")]
+    pub tpm_log_pcr: Option<String>,
     /// The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report.
     #[arg(long, value_name = "DIR")]
     pub tsm_path: Option<PathBuf>,
@@ -149,6 +154,7 @@ pub struct FileConfig {
     tpm_pcrs: Option<String>,
     tpm_quote: Option<QuotePolicy>,
     tpm_batch: Option<usize>,
+    tpm_log_pcr: Option<String>,
     tsm_path: Option<PathBuf>,
     log: Option<LogTarget>,
     admin_group: Option<String>,
@@ -254,6 +260,12 @@ impl Config {
                 pcrs: parse_pcrs(args.tpm_pcrs.or(file.tpm_pcrs).as_deref().unwrap_or("0,1,2,3,4,5,6,7"))?,
                 quote: args.tpm_quote.or(file.tpm_quote).unwrap_or(QuotePolicy::Host),
                 batch: args.tpm_batch.or(file.tpm_batch).unwrap_or(64),
+                log_pcr: match args.tpm_log_pcr.or(file.tpm_log_pcr).as_deref().unwrap_or("15") {
+                    "none" => None,
+                    n => Some(
+                        *parse_pcrs(n)?.first().ok_or_else(|| anyhow::anyhow!("--tpm-log-pcr: a PCR index or none"))?,
+                    ),
+                },
             },
             tsm_path: args.tsm_path.or(file.tsm_path).unwrap_or_else(|| crate::tee::tsm::DEFAULT_PATH.into()),
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),

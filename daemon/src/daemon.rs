@@ -106,6 +106,19 @@ fn gid_of(option: &str, name: &str) -> anyhow::Result<u32> {
     }
 }
 
+/// After a reset of the log PCR (a new boot) the runtime logs speak of a boot that is over:
+/// they move to `runtime-log.boot-<time>`, and this boot's logs start empty.
+fn put_runtime_logs_aside(state_dir: &std::path::Path) -> anyhow::Result<()> {
+    let dir = state_dir.join("runtime-log");
+    let empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(true);
+    if !empty {
+        let aside = state_dir.join(format!("runtime-log.boot-{}", unix_now()));
+        std::fs::rename(&dir, &aside).with_context(|| format!("put {} aside", dir.display()))?;
+        tracing::info!(aside = %aside.display(), "a new boot: the last boot's runtime logs are put aside");
+    }
+    Ok(())
+}
+
 impl Daemon {
     /// Opens the TEE and the AK (creating them at first start).
     pub fn open(config: Config) -> anyhow::Result<Self> {
@@ -132,7 +145,16 @@ impl Daemon {
             None => None,
         };
         let registry = Registry::open(&config.state_dir).context("load container registrations")?;
-        let runtime_logs = Logs::new(&config.state_dir).context("open runtime logs")?;
+        let runtime_logs = match tee.log_anchor() {
+            None => Logs::new(&config.state_dir),
+            Some(anchor) => {
+                if anchor.fresh_boot() {
+                    put_runtime_logs_aside(&config.state_dir)?;
+                }
+                Logs::anchored(&config.state_dir, anchor.events_at_start())
+            }
+        }
+        .context("open runtime logs")?;
         let own_pid_ns = std::fs::metadata("/proc/self/ns/pid").context("stat own pid namespace")?.ino();
         let root_dir = std::fs::File::open("/").context("open /")?;
         let root_meta = root_dir.metadata().context("stat /")?;

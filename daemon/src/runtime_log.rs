@@ -2,6 +2,11 @@
 //! `<state>/runtime-log/`. An entry is fsynced before `ExtendMeasurement` replies, so an
 //! acknowledged event survives `kill -9`; a torn last line (never acknowledged) is dropped at
 //! load.
+//!
+//! With a [`LogAnchor`] (a TPM PCR), every entry is also committed to the anchor's journal and
+//! extended into the register before the reply. The journal is then the commit point: an
+//! entry a subject's file holds beyond the journal's count for it was never acknowledged, and
+//! is dropped at load.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -10,10 +15,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use ras_evidence::runtime_log::{extend, LogEntry, RuntimeLog, MAX_ENTRIES};
+use ras_evidence::runtime_log::{extend, LogEntry, PcrEvent, RuntimeLog, MAX_ENTRIES};
 use thiserror::Error;
 
 use crate::state::ensure_dir;
+use crate::tee::{AnchorError, LogAnchor};
 
 /// An extend failure.
 #[derive(Debug, Error)]
@@ -24,6 +30,9 @@ pub enum LogError {
     /// The log could not be written durably.
     #[error("runtime log {0}")]
     Io(String, #[source] io::Error),
+    /// The entry could not be anchored in the hardware register.
+    #[error(transparent)]
+    Anchor(#[from] AnchorError),
 }
 
 struct Log {
@@ -44,6 +53,9 @@ pub const MAX_LOG_BYTES: u64 = 256 * 1024;
 pub struct Logs {
     dir: PathBuf,
     open: Mutex<HashMap<String, Log>>,
+    /// With an anchor: per subject, the entries its journal held at start. Entries past these
+    /// were never acknowledged.
+    committed: Option<HashMap<String, u64>>,
 }
 
 impl Logs {
@@ -51,7 +63,19 @@ impl Logs {
     pub fn new(state_dir: &Path) -> io::Result<Self> {
         let dir = state_dir.join("runtime-log");
         ensure_dir(&dir, 0o700)?;
-        Ok(Logs { dir, open: Mutex::new(HashMap::new()) })
+        Ok(Logs { dir, open: Mutex::new(HashMap::new()), committed: None })
+    }
+
+    /// Logs whose entries are also anchored: `events` are those the anchor's journal held at
+    /// start.
+    pub fn anchored(state_dir: &Path, events: &[PcrEvent]) -> io::Result<Self> {
+        let mut logs = Logs::new(state_dir)?;
+        let mut committed = HashMap::new();
+        for e in events {
+            *committed.entry(e.subject.clone()).or_insert(0) += 1;
+        }
+        logs.committed = Some(committed);
+        Ok(logs)
     }
 
     fn load<'a>(&self, open: &'a mut HashMap<String, Log>, subject: &str) -> Result<&'a mut Log, LogError> {
@@ -64,7 +88,12 @@ impl Logs {
             let mut good_len = 0u64;
             let mut reader = io::BufReader::new(&file);
             let mut line = Vec::new();
+            let limit = self.committed.as_ref().map(|c| c.get(subject).copied().unwrap_or(0));
             loop {
+                if limit.is_some_and(|n| entries.len() as u64 >= n) {
+                    // Past the journal: written, never committed, never acknowledged.
+                    break;
+                }
                 line.clear();
                 match reader.read_until(b'\n', &mut line) {
                     Ok(0) | Err(_) => break,
@@ -89,13 +118,15 @@ impl Logs {
         Ok(open.get_mut(subject).expect("inserted above"))
     }
 
-    /// Appends an event to `subject`'s log, durably. Returns (seq, chain hex). Blocking.
+    /// Appends an event to `subject`'s log, durably, and through `anchor` into its register.
+    /// Returns (seq, chain hex). Blocking.
     pub fn extend(
         &self,
         subject: &str,
         domain: &str,
         operation: &str,
         content: &str,
+        anchor: Option<&dyn LogAnchor>,
     ) -> Result<(u64, String), LogError> {
         let mut open = self.open.lock().expect("logs lock");
         let log = self.load(&mut open, subject)?;
@@ -117,6 +148,24 @@ impl Logs {
         let err = |e| LogError::Io(subject.to_string(), e);
         log.file.write_all(&line).map_err(err)?;
         log.file.sync_data().map_err(err)?;
+        if let Some(anchor) = anchor {
+            let event = PcrEvent { subject: subject.to_string(), seq: entry.seq, digest: hex::encode(entry.digest()) };
+            match anchor.extend(event) {
+                Ok(()) => {}
+                // Committed: the entry stays, and rasd extends the register at its next start.
+                Err(e @ AnchorError::NotExtended(_)) => {
+                    log.chain = extend(&log.chain, &entry);
+                    log.bytes += line.len() as u64;
+                    log.entries.push(entry);
+                    return Err(e.into());
+                }
+                Err(e @ AnchorError::NotCommitted(_)) => {
+                    // Not committed: undo the line, so the file stays what was acknowledged.
+                    let _ = log.file.set_len(log.bytes);
+                    return Err(e.into());
+                }
+            }
+        }
         log.chain = extend(&log.chain, &entry);
         log.bytes += line.len() as u64;
         log.entries.push(entry);
@@ -150,8 +199,8 @@ mod tests {
     fn survives_reopen_and_drops_a_torn_tail() {
         let d = tempfile::tempdir().unwrap();
         let logs = Logs::new(d.path()).unwrap();
-        logs.extend("host", "app", "load", "a").unwrap();
-        let (seq, chain) = logs.extend("host", "app", "load", "b").unwrap();
+        logs.extend("host", "app", "load", "a", None).unwrap();
+        let (seq, chain) = logs.extend("host", "app", "load", "b", None).unwrap();
         assert_eq!(seq, 1);
         drop(logs);
         let path = d.path().join("runtime-log/host.jsonl");
@@ -162,7 +211,7 @@ mod tests {
         assert_eq!(snap.entries.len(), 2);
         assert_eq!(snap.chain, chain);
         snap.replay().unwrap();
-        assert_eq!(logs.extend("host", "app", "load", "c").unwrap().0, 2);
+        assert_eq!(logs.extend("host", "app", "load", "c", None).unwrap().0, 2);
         assert!(logs.snapshot("other").unwrap().is_none());
     }
 
@@ -172,7 +221,7 @@ mod tests {
     fn an_entry_without_its_newline_is_torn() {
         let d = tempfile::tempdir().unwrap();
         let logs = Logs::new(d.path()).unwrap();
-        logs.extend("host", "app", "load", "a").unwrap();
+        logs.extend("host", "app", "load", "a", None).unwrap();
         drop(logs);
         let path = d.path().join("runtime-log/host.jsonl");
         let whole = std::fs::read(&path).unwrap();
@@ -181,7 +230,7 @@ mod tests {
         drop(f);
         let logs = Logs::new(d.path()).unwrap();
         assert_eq!(logs.snapshot("host").unwrap().unwrap().entries.len(), 1);
-        assert_eq!(logs.extend("host", "app", "load", "b").unwrap().0, 1);
+        assert_eq!(logs.extend("host", "app", "load", "b", None).unwrap().0, 1);
         drop(logs);
         let logs = Logs::new(d.path()).unwrap();
         let snap = logs.snapshot("host").unwrap().unwrap();
@@ -196,16 +245,16 @@ mod tests {
         // Control characters escape to six bytes each.
         let fat = "\u{1}".repeat(4000);
         let mut n = 0;
-        while logs.extend("host", "app", "load", &fat).is_ok() {
+        while logs.extend("host", "app", "load", &fat, None).is_ok() {
             n += 1;
             assert!(n < MAX_ENTRIES, "no byte bound");
         }
-        assert!(matches!(logs.extend("host", "app", "load", &fat), Err(LogError::Full)));
+        assert!(matches!(logs.extend("host", "app", "load", &fat, None), Err(LogError::Full)));
         let stored = std::fs::metadata(d.path().join("runtime-log/host.jsonl")).unwrap().len();
         assert!(stored <= MAX_LOG_BYTES, "{stored}");
         // The budget survives a reload.
         drop(logs);
         let logs = Logs::new(d.path()).unwrap();
-        assert!(matches!(logs.extend("host", "app", "load", &fat), Err(LogError::Full)));
+        assert!(matches!(logs.extend("host", "app", "load", &fat, None), Err(LogError::Full)));
     }
 }

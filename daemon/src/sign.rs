@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ras_evidence::claims::{Caller, Claims, Measurement, PcrValue, RasClaims, TpmQuote, EAT_PROFILE};
+use ras_evidence::claims::{Caller, Claims, Measurement, PcrLog, PcrValue, RasClaims, TpmQuote, EAT_PROFILE};
 use ras_proto::api::attestation::AttestationError;
 use ras_proto::{Nonce, VarlinkError};
 use serde_json::Value;
@@ -98,5 +98,6 @@ async fn fresh_quote(daemon: &Daemon, input: &EvidenceInput<'_>) -> Result<Optio
         index: q.index,
         batch: q.batch,
         proof: q.proof.iter().map(hex::encode).collect(),
+        log: q.log.map(|(pcr, events)| PcrLog { pcr, events }),
     }))
 }

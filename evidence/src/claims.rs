@@ -99,6 +99,18 @@ pub struct TpmQuote {
     pub batch: u64,
     /// The inclusion proof (hex hashes, bottom up).
     pub proof: Vec<String>,
+    /// The runtime-log events extended into a quoted PCR, at the time of the quote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<PcrLog>,
+}
+
+/// Every runtime-log event extended into the log PCR since the TPM's last reset, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcrLog {
+    /// The PCR (among the quoted ones).
+    pub pcr: u8,
+    /// The events, oldest first.
+    pub events: Vec<crate::runtime_log::PcrEvent>,
 }
 
 /// One PCR value.
@@ -145,7 +157,10 @@ impl Claims {
         let mut items: Vec<(String, String)> =
             self.ras.caller.iter().map(|c| (format!("exe:{}", c.exe), c.exe_sha256.clone())).collect();
         if let Some(q) = &self.ras.tpm_quote {
-            items.extend(q.pcrs.iter().map(|p| (format!("pcr:{}", p.index), p.sha256.clone())));
+            // The log PCR moves with every extend; the replay, not a reference value, checks it.
+            let log_pcr = q.log.as_ref().map(|l| l.pcr);
+            let pinnable = q.pcrs.iter().filter(|p| Some(p.index) != log_pcr);
+            items.extend(pinnable.map(|p| (format!("pcr:{}", p.index), p.sha256.clone())));
         }
         items.extend(
             self.ras.measurements.iter().filter(|m| m.source == "rasd").map(|m| (m.name.clone(), m.sha256.clone())),

@@ -76,9 +76,116 @@ impl RuntimeLog {
     }
 }
 
+/// Most events one boot's log PCR may take (every subject's entries together): host evidence
+/// carries them all, and must stay well inside the message limit.
+pub const MAX_PCR_EVENTS: usize = 8192;
+
+/// One entry as extended into the log PCR: whose log, which entry, and the entry's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcrEvent {
+    /// The subject's log key ([`subject_key`]).
+    pub subject: String,
+    /// The entry's `seq` in that subject's log.
+    pub seq: u64,
+    /// The entry's digest ([`LogEntry::digest`]), hex.
+    pub digest: String,
+}
+
+impl PcrEvent {
+    /// What is extended into the PCR for this event: sha256 over `ras-runtime-pcr-v1\0`, the
+    /// key's length (8 bytes, big-endian), the key, and the entry digest. The key makes an
+    /// entry of one subject useless as another's; the entry digest covers its `seq`.
+    pub fn pcr_digest(&self) -> Option<[u8; 32]> {
+        let entry: [u8; 32] = hex::decode(&self.digest).ok()?.try_into().ok()?;
+        let mut ctx = Context::new(&SHA256);
+        ctx.update(b"ras-runtime-pcr-v1\0");
+        ctx.update(&(self.subject.len() as u64).to_be_bytes());
+        ctx.update(self.subject.as_bytes());
+        ctx.update(&entry);
+        Some(ctx.finish().as_ref().try_into().expect("sha256 is 32 bytes"))
+    }
+}
+
+/// A subject's log key: `host`, `<runtime>-<id>` for a container, `vm-<cid>` for a VM guest.
+pub fn subject_key(subject: &crate::claims::Subject) -> String {
+    use crate::claims::Subject;
+    match subject {
+        Subject::Host => "host".into(),
+        Subject::Container { id, runtime, .. } => format!("{runtime}-{id}"),
+        Subject::Vm { cid } => format!("vm-{cid}"),
+    }
+}
+
+/// Checks a runtime log against the events of the log PCR, which replay to `quoted`: the
+/// events replay, and this subject's events are exactly its log's entries, in order. Returns
+/// the number of events.
+pub fn check_anchored(
+    log: Option<&RuntimeLog>,
+    key: &str,
+    pcr: u8,
+    events: &[PcrEvent],
+    quoted: &[u8; 32],
+) -> Result<usize, String> {
+    if events.len() > MAX_PCR_EVENTS {
+        return Err(format!("{} runtime-log events, at most {MAX_PCR_EVENTS}", events.len()));
+    }
+    let digests = events
+        .iter()
+        .map(|e| e.pcr_digest().ok_or("a runtime-log event digest is not 32 bytes of hex"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if crate::tpm::pcr_replay([0; 32], digests) != *quoted {
+        return Err(format!(
+            "the runtime-log events do not replay to the quoted PCR {pcr} (does other software extend it?)"
+        ));
+    }
+    let mine: Vec<&PcrEvent> = events.iter().filter(|e| e.subject == key).collect();
+    let entries = log.map(|l| l.entries.as_slice()).unwrap_or_default();
+    if mine.len() != entries.len() {
+        return Err(format!(
+            "the runtime log has {} entries, but PCR {pcr} holds {} events of this subject: the log was changed after it was extended",
+            entries.len(),
+            mine.len()
+        ));
+    }
+    for (e, ev) in entries.iter().zip(mine) {
+        if ev.seq != e.seq || ev.digest != hex::encode(e.digest()) {
+            return Err(format!(
+                "runtime log entry {} is not the one extended into PCR {pcr}: the log was changed",
+                e.seq
+            ));
+        }
+    }
+    Ok(events.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_anchored_log_must_be_the_extended_one() {
+        let entries = vec![entry(0, "a"), entry(1, "b")];
+        let chain = entries.iter().fold([0u8; 32], |c, e| extend(&c, e));
+        let log = RuntimeLog { chain: hex::encode(chain), entries: entries.clone() };
+        let ev = |subject: &str, e: &LogEntry| PcrEvent {
+            subject: subject.into(),
+            seq: e.seq,
+            digest: hex::encode(e.digest()),
+        };
+        let events = vec![ev("host", &entries[0]), ev("docker-x", &entries[0]), ev("host", &entries[1])];
+        let pcr = crate::tpm::pcr_replay([0; 32], events.iter().map(|e| e.pcr_digest().unwrap()));
+        assert_eq!(check_anchored(Some(&log), "host", 15, &events, &pcr), Ok(3));
+        // Another subject's entries do not count; an edited or dropped entry is caught.
+        assert!(check_anchored(Some(&log), "docker-x", 15, &events, &pcr).is_err());
+        let mut edited = log.clone();
+        edited.entries[1].content = "c".into();
+        assert!(check_anchored(Some(&edited), "host", 15, &events, &pcr).unwrap_err().contains("changed"));
+        assert!(check_anchored(None, "host", 15, &events, &pcr).is_err());
+        // Events that were rewritten do not replay to the quoted value.
+        let mut forged = events.clone();
+        forged[1].subject = "host".into();
+        assert!(check_anchored(Some(&log), "host", 15, &forged, &pcr).unwrap_err().contains("replay"));
+    }
 
     fn entry(seq: u64, content: &str) -> LogEntry {
         LogEntry { seq, time: 5, domain: "app".into(), operation: "load".into(), content: content.into() }

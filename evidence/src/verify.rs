@@ -270,7 +270,7 @@ impl Run {
             (None, _) => Ok(o),
             (Some(q), Some(TeeReport::Tpm(r))) => {
                 let spki = cert::spki_of(&leaf).map_err(|e| e.to_string())?;
-                let n = check_tpm_quote(q, r, &exp.nonce, &spki)?;
+                let n = check_tpm_quote(q, r, &exp.nonce, &spki, &claims)?;
                 let Outcome::Pass(d) = o else { return Ok(o) };
                 Ok(Outcome::Pass(format!("{d}; TPM quote of PCRs {n} made for this nonce")))
             }
@@ -397,7 +397,13 @@ fn check_report(leaf: &[u8], policy: &TsmPolicy) -> Result<(Checked, Outcome), S
 
 /// Checks a fresh TPM quote: by the TPM AK of the certificate, over the listed PCR values, and
 /// with this evidence's leaf (nonce and AK) in the Merkle batch it quotes. Returns the PCR list.
-fn check_tpm_quote(q: &TpmQuote, report: &TpmReport, nonce: &[u8], ak_spki: &[u8]) -> Result<String, String> {
+fn check_tpm_quote(
+    q: &TpmQuote,
+    report: &TpmReport,
+    nonce: &[u8],
+    ak_spki: &[u8],
+    claims: &Claims,
+) -> Result<String, String> {
     use base64::engine::general_purpose::STANDARD;
     let ak = report.ak().map_err(|e| e.to_string())?;
     let attest = STANDARD.decode(&q.attest).map_err(|_| "tpm_quote.attest is not base64")?;
@@ -415,7 +421,25 @@ fn check_tpm_quote(q: &TpmQuote, report: &TpmReport, nonce: &[u8], ak_spki: &[u8
         .ok_or("the TPM quote's batch proof does not fit its position")?;
     tpm::verify_quote(&ak, &attest, &signature, &root, &pcrs).map_err(|e| e.to_string())?;
     let list: Vec<String> = pcrs.iter().map(|(i, _)| i.to_string()).collect();
-    Ok(format!("{} (batch of {})", list.join(","), q.batch))
+    let mut detail = format!("{} (batch of {})", list.join(","), q.batch);
+    match &q.log {
+        Some(log) => {
+            let quoted =
+                pcrs.iter().find(|(i, _)| *i == log.pcr).ok_or("the runtime-log PCR is not among the quoted")?;
+            let key = crate::runtime_log::subject_key(&claims.ras.subject);
+            let n = crate::runtime_log::check_anchored(
+                claims.ras.runtime_log.as_ref(),
+                &key,
+                log.pcr,
+                &log.events,
+                &quoted.1,
+            )?;
+            detail.push_str(&format!("; the runtime log is the one extended into PCR {} ({n} events)", log.pcr));
+        }
+        None if claims.ras.runtime_log.is_some() => detail.push_str("; the runtime log is not anchored in a PCR"),
+        None => {}
+    }
+    Ok(detail)
 }
 
 fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, String> {

@@ -23,7 +23,7 @@ _rasd() {
 
     case "${cmd}" in
         rasd)
-            opts="-h -V --config --runtime-dir --state-dir --tee --tpm-tcti --tpm-pcrs --tpm-quote --tpm-batch --tsm-path --log --admin-group --socket-group --max-message-size --max-connections --idle-timeout --max-container-connections --max-container-calls --auto-register --health-check --challenge-timeout --docker-socket --measure-file --remote-uid --remote-group --vsock-agent-port --help --version"
+            opts="-h -V --config --runtime-dir --state-dir --tee --tpm-tcti --tpm-pcrs --tpm-quote --tpm-batch --tpm-log-pcr --tsm-path --log --admin-group --socket-group --max-message-size --max-connections --idle-timeout --max-container-connections --max-container-calls --auto-register --health-check --challenge-timeout --docker-socket --measure-file --remote-uid --remote-group --vsock-agent-port --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +58,10 @@ _rasd() {
                     return 0
                     ;;
                 --tpm-batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tpm-log-pcr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

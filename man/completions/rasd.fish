@@ -10,6 +10,7 @@ complete -c rasd -l tpm-quote -d 'Which evidence carries a fresh TPM quote of th
 all\t'Every evidence'
 none\t'None: PCRs are not attested; the AK certificate\'s quote still binds the AK to the TPM'"
 complete -c rasd -l tpm-batch -d 'Most concurrent evidences that share one TPM quote (a Merkle root); 1 turns batching off. Default: 64 (1 to 1024)' -r
+complete -c rasd -l tpm-log-pcr -d 'The PCR every runtime-log entry is also extended into, which no other software may extend, or `none`. Default: 15' -r
 complete -c rasd -l tsm-path -d 'The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report' -r -F
 complete -c rasd -l log -d 'Where logs go. Default: auto' -r -f -a "auto\t'journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr'
 journald\t'The systemd journal, with structured fields; stderr when it is absent'

@@ -60,6 +60,23 @@ impl Swtpm {
         panic!("swtpm did not start: {}", std::fs::read_to_string(d.join("swtpm.log")).unwrap_or_default());
     }
 
+    /// Stops the TPM and starts it again on the same state and port: a TPM reset, as at a
+    /// reboot (the PCRs start from zero; keys and NV stay).
+    pub fn reset(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::File::create(self.dir.path().join("swtpm.log")).expect("swtpm log");
+        self.child = Command::new(crate::repo_root().join("scripts/swtpm"))
+            .arg(self.dir.path())
+            .arg(self.port.to_string())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn scripts/swtpm");
+        let up = crate::wait_for(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", self.port)).is_ok());
+        up.unwrap_or_else(|| panic!("swtpm did not come back on port {}", self.port));
+    }
+
     /// The TCTI string for rasd and tpm2-tools.
     pub fn tcti(&self) -> String {
         format!("swtpm:host=127.0.0.1,port={}", self.port)

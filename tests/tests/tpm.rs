@@ -363,3 +363,75 @@ fn tpm2_makecredential(rasd: &Rasd, ek_der: &[u8], name: &str) -> (Vec<u8>, Vec<
     let (enc, _) = sized(next);
     (id, enc)
 }
+
+#[test]
+fn a_runtime_log_changed_after_the_fact_no_longer_replays_to_the_quoted_pcr() {
+    if !tpm_available() {
+        return;
+    }
+    let mut tpm = Swtpm::start();
+    let mut rasd = tpm_rasd(&tpm, &[]);
+    for content in ["sha256:".to_string() + &"aa".repeat(32), "sha256:".to_string() + &"bb".repeat(32)] {
+        let out = rasd.rasctl(&["measure", "extend", "--domain", "app", "--operation", "load", "--content", &content]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let n = nonce();
+    let ev = rasd.evidence(&n, "ev.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    let fresh = check(&v, "freshness")["detail"].as_str().unwrap().to_string();
+    assert!(fresh.contains("the runtime log is the one extended into PCR 15 (2 events)"), "{fresh}");
+    // The log PCR moves with every extend: a reference records the others, not it.
+    let claims = claims(&std::fs::read_to_string(&ev).unwrap());
+    assert_eq!(claims["ras"]["tpm_quote"]["log"]["pcr"], 15);
+
+    // Root rewrites the second entry while rasd is stopped. The log is self-consistent (rasd
+    // recomputes its chain), but it is not what was extended into PCR 15.
+    rasd.stop();
+    let path = rasd.state_dir().join("runtime-log/host.jsonl");
+    let text_log = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text_log.replace(&"bb".repeat(32), &"cc".repeat(32))).unwrap();
+    rasd.restart();
+    let n = nonce();
+    let ev = rasd.evidence(&n, "rewritten.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let reason = check(&v, "freshness")["detail"].as_str().unwrap().to_string();
+    assert!(reason.contains("runtime log entry 1 is not the one extended into PCR 15"), "{reason}");
+
+    // Rewriting the journal as well makes it disagree with the PCR: rasd refuses to start.
+    rasd.stop();
+    let journal = rasd.state_dir().join("tpm/log-events.jsonl");
+    let j = std::fs::read_to_string(&journal).unwrap();
+    let first = j.lines().next().unwrap().to_string();
+    std::fs::write(&journal, format!("{first}\n")).unwrap();
+    let out = std::process::Command::new(ras_tests::bin("rasd"))
+        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
+        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
+        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
+        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", &tpm.tcti()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("another program extends PCR 15"), "{}", text(&out.stderr));
+    std::fs::write(&journal, j).unwrap();
+
+    // A TPM reset (a reboot) starts a new log; the last boot's logs are put aside.
+    tpm.reset();
+    rasd.restart();
+    let aside: Vec<_> = std::fs::read_dir(rasd.state_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("runtime-log.boot-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the last boot's runtime logs are put aside");
+    let n = nonce();
+    let ev = rasd.evidence(&n, "new-boot.jws");
+    let (code, v) = verify(&rasd, &ev, &n, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert!(claims_of(&ev)["ras"]["runtime_log"].is_null());
+}
+
+fn claims_of(path: &Path) -> Value {
+    claims(&std::fs::read_to_string(path).unwrap())
+}

@@ -49,10 +49,11 @@ pub async fn extend_measurement(
     let key = subject.log_key();
     let d = daemon.clone();
     let log_failed = |reason: String| -> VarlinkError { AttestationError::LogFailed { reason }.into() };
-    let result =
-        tokio::task::spawn_blocking(move || d.runtime_logs.extend(&key, &call.domain, &call.operation, &call.content))
-            .await
-            .map_err(|e| log_failed(e.to_string()))?;
+    let result = tokio::task::spawn_blocking(move || {
+        d.runtime_logs.extend(&key, &call.domain, &call.operation, &call.content, d.tee.log_anchor())
+    })
+    .await
+    .map_err(|e| log_failed(e.to_string()))?;
     match result {
         Ok((seq, chain)) => {
             info!(subject = %subject.claim(), seq, "runtime log extended");

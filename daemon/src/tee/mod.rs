@@ -10,6 +10,7 @@ pub mod tpm;
 pub mod tsm;
 
 use ras_evidence::report::{TeeReport, REPORT_DATA_LEN};
+use ras_evidence::runtime_log::PcrEvent;
 use thiserror::Error;
 
 /// A backend failure.
@@ -57,6 +58,34 @@ pub struct FreshQuote {
     pub batch: u64,
     /// Inclusion proof of the leaf.
     pub proof: Vec<[u8; 32]>,
+    /// The runtime-log PCR and its events at the time of the quote.
+    pub log: Option<(u8, Vec<PcrEvent>)>,
+}
+
+/// Why an event did not reach the hardware register.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AnchorError {
+    /// Nothing was recorded: the caller undoes its entry.
+    #[error("the runtime-log PCR journal: {0}")]
+    NotCommitted(String),
+    /// The event is in the journal but not yet in the register; rasd extends it at its next
+    /// start, and refuses further events until then.
+    #[error("the runtime-log PCR: {0}; restart rasd to extend it")]
+    NotExtended(String),
+}
+
+/// A hardware register that runtime-log entries are also extended into (a TPM PCR), so that
+/// a log changed later, even by root, no longer replays to the quoted value.
+pub trait LogAnchor: Send + Sync {
+    /// The register (a PCR index).
+    fn pcr(&self) -> u8;
+    /// The events committed when rasd started (after reconciling them with the register).
+    fn events_at_start(&self) -> &[PcrEvent];
+    /// True when the register had been reset since the journal was written (a new boot): the
+    /// journal was put aside, and the runtime logs of that boot must be too.
+    fn fresh_boot(&self) -> bool;
+    /// Commits `event` to the journal and extends the register. Blocking.
+    fn extend(&self, event: PcrEvent) -> Result<(), AnchorError>;
 }
 
 /// Where a fresh quote arrives; an error is a sentence for the caller.
@@ -80,6 +109,10 @@ pub trait Tee: Send + Sync {
     /// What this backend's evidence establishes, and what it does not, in a sentence each
     /// (`rasctl status`).
     fn claims(&self) -> (&'static str, &'static str);
+    /// The register runtime-log entries are extended into, if any.
+    fn log_anchor(&self) -> Option<&dyn LogAnchor> {
+        None
+    }
     /// Fresh quotes so far: (`TPM2_Quote` calls, evidences they served).
     fn quote_counts(&self) -> (u64, u64) {
         (0, 0)

@@ -38,9 +38,11 @@ use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::Context;
 
-use super::{FreshQuote, QuoteReply, Tee, TeeError, TpmEnrollment};
+use super::{AnchorError, FreshQuote, LogAnchor, QuoteReply, Tee, TeeError, TpmEnrollment};
 use crate::config::TpmConfig;
 use crate::state::{ensure_dir, write_atomic};
+use ras_evidence::runtime_log::PcrEvent;
+use tss_esapi::handles::PcrHandle;
 
 /// `TPM2_Hash` takes at most `MAX_DIGEST_BUFFER` bytes; a certificate must fit.
 const MAX_HASH_INPUT: usize = 1024;
@@ -58,6 +60,8 @@ enum Job {
     Report { data: [u8; REPORT_DATA_LEN], reply: mpsc::Sender<Result<Signed, String>> },
     /// An ECDSA signature (r || s) by the TPM AK over data the TPM hashes.
     Sign { data: Vec<u8>, reply: mpsc::Sender<Result<[u8; 64], String>> },
+    /// A runtime-log event: into the journal, then into the log PCR.
+    Extend { event: PcrEvent, reply: mpsc::Sender<Result<(), AnchorError>> },
     /// `TPM2_ActivateCredential` with the AK and the EK.
     Activate { id_object: Vec<u8>, secret: Vec<u8>, reply: mpsc::Sender<Result<Vec<u8>, String>> },
 }
@@ -66,6 +70,8 @@ enum Job {
 pub struct TpmTee {
     jobs: mpsc::Sender<Job>,
     counts: Arc<Counts>,
+    /// The runtime-log PCR, the events it held at start, and whether it had been reset.
+    log: Option<(u8, Vec<PcrEvent>, bool)>,
     /// The EK certificate from NV, or why there is none.
     ek_certificate: Result<Vec<u8>, String>,
     ak_public: Vec<u8>,
@@ -99,20 +105,34 @@ impl TpmTee {
         let (ek, ak, ak_public) = load_or_create_ak(&mut ctx, &dir).map_err(TeeError::Report)?;
         let ek_certificate = ek::retrieve_ek_pubcert(&mut ctx, AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048))
             .map_err(|e| format!("the TPM has no RSA EK certificate in NV index 0x01c00002 ({e})"));
+        let (log_state, log) = match config.log_pcr {
+            Some(pcr) => {
+                let (state, fresh_boot) = open_log(&mut ctx, &dir, pcr).map_err(TeeError::Report)?;
+                let events = state.events.clone();
+                (Some(state), Some((pcr, events, fresh_boot)))
+            }
+            None => (None, None),
+        };
         let (jobs, rx) = mpsc::channel();
-        let pcrs = config.pcrs.clone();
+        let mut pcrs = config.pcrs.clone();
+        if let Some(pcr) = config.log_pcr {
+            // The log PCR is quoted with the others, or nothing would anchor the log.
+            pcrs.push(pcr);
+            pcrs.sort_unstable();
+            pcrs.dedup();
+        }
         let batch = config.batch;
         let counts = Arc::new(Counts::default());
         let c = counts.clone();
         std::thread::Builder::new()
             .name("ras-tpm".into())
-            .spawn(move || serve(ctx, Keys { ek, ak }, pcrs, batch, rx, &c))
+            .spawn(move || serve(ctx, Keys { ek, ak }, Quoting { pcrs, batch, log: log_state }, rx, &c))
             .map_err(|e| TeeError::Report(format!("start TPM thread: {e}")))?;
         let point = wire::AkPublic::parse(&ak_public).map_err(|e| TeeError::Key(e.to_string()))?.point;
         let signer = rcgen::KeyPair::from_remote(Box::new(TpmSigner { point: point.to_vec(), jobs: jobs.clone() }))
             .map_err(|e| TeeError::Key(e.to_string()))?;
         let root = load_or_issue_root(&dir.join("ak-root.crt"), &signer, &point)?;
-        Ok(TpmTee { jobs, counts, ek_certificate, ak_public, root, signer })
+        Ok(TpmTee { jobs, counts, log, ek_certificate, ak_public, root, signer })
     }
 
     fn call<T>(&self, job: impl FnOnce(mpsc::Sender<Result<T, String>>) -> Job) -> Result<T, TeeError> {
@@ -132,6 +152,10 @@ impl Tee for TpmTee {
             "a TPM-resident AK certified the evidence key, and fresh quotes show the PCRs after the verifier's nonce (with rasctl tpm enroll: the AK is in the TPM of a trusted EK)",
             "that rasd itself is intact: root on the host can use the evidence key, and only the quoted PCRs say what booted; nothing about hardware if the EK's CA is swtpm's",
         )
+    }
+
+    fn log_anchor(&self) -> Option<&dyn LogAnchor> {
+        self.log.as_ref().map(|_| self as &dyn LogAnchor)
     }
 
     fn quote_counts(&self) -> (u64, u64) {
@@ -175,6 +199,156 @@ impl Tee for TpmTee {
         let _ = self.jobs.send(Job::Quote { leaf, reply });
         Some(rx)
     }
+}
+
+impl LogAnchor for TpmTee {
+    fn pcr(&self) -> u8 {
+        self.log.as_ref().map_or(0, |l| l.0)
+    }
+
+    fn events_at_start(&self) -> &[PcrEvent] {
+        self.log.as_ref().map_or(&[], |l| l.1.as_slice())
+    }
+
+    fn fresh_boot(&self) -> bool {
+        self.log.as_ref().is_some_and(|l| l.2)
+    }
+
+    fn extend(&self, event: PcrEvent) -> Result<(), AnchorError> {
+        let (reply, rx) = mpsc::channel();
+        let stopped = || AnchorError::NotCommitted("the TPM thread has stopped".into());
+        self.jobs.send(Job::Extend { event, reply }).map_err(|_| stopped())?;
+        rx.recv().map_err(|_| stopped())?
+    }
+}
+
+/// The runtime-log PCR as the TPM thread keeps it: the journal file, the events in it (all in
+/// the PCR), and whether a failed extend left the two apart until the next start.
+struct LogState {
+    pcr: u8,
+    handle: PcrHandle,
+    path: PathBuf,
+    file: std::fs::File,
+    events: Vec<PcrEvent>,
+    broken: bool,
+}
+
+/// What the TPM thread quotes, and how.
+struct Quoting {
+    pcrs: Vec<u8>,
+    batch: usize,
+    log: Option<LogState>,
+}
+
+/// Loads the journal of runtime-log events and reconciles it with the PCR: equal, or short of
+/// the last event (a crash between journal and extend: extended now), or the PCR was reset (a
+/// new boot: the journal is put aside, and the caller puts the runtime logs aside too).
+/// Anything else means another program extends this PCR, or the journal was changed.
+fn open_log(ctx: &mut Context, dir: &Path, pcr: u8) -> Result<(LogState, bool), String> {
+    use std::io::BufRead;
+    let handle = PcrHandle::try_from(u32::from(pcr)).map_err(tpm_err("log PCR"))?;
+    let path = dir.join("log-events.jsonl");
+    let mut events = Vec::new();
+    let mut good = 0u64;
+    if let Ok(f) = std::fs::File::open(&path) {
+        let mut reader = std::io::BufReader::new(f);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).map_err(|e| format!("{}: {e}", path.display()))? > 0 {
+            // A line without its newline was torn by a crash and never committed.
+            let Some(body) = line.strip_suffix(b"\n") else { break };
+            let Ok(event) = serde_json::from_slice::<PcrEvent>(body) else { break };
+            if event.pcr_digest().is_none() {
+                break;
+            }
+            good += line.len() as u64;
+            events.push(event);
+            line.clear();
+        }
+    }
+    let digests: Vec<[u8; 32]> = events.iter().filter_map(PcrEvent::pcr_digest).collect();
+    let value = read_pcr(ctx, pcr)?;
+    let all = wire::pcr_replay([0; 32], digests.iter().copied());
+    let mut fresh_boot = false;
+    if value == all {
+    } else if !digests.is_empty() && value == wire::pcr_replay([0; 32], digests[..digests.len() - 1].iter().copied()) {
+        extend_pcr(ctx, handle, *digests.last().expect("not empty"))?;
+        tracing::info!(pcr, "extended the last runtime-log event, which a stop had left out of the PCR");
+    } else if value == [0; 32] {
+        let aside = dir.join(format!("log-events.boot-{}.jsonl", crate::clock::unix_now()));
+        std::fs::rename(&path, &aside).map_err(|e| format!("put {} aside: {e}", path.display()))?;
+        tracing::info!(pcr, journal = %aside.display(), "PCR {pcr} was reset (a new boot): a new runtime log starts");
+        events.clear();
+        good = 0;
+        fresh_boot = true;
+    } else {
+        return Err(format!(
+            "PCR {pcr} is {}, but the {} runtime-log events in {} replay to {}: another program extends PCR {pcr} (give ras one of its own with --tpm-log-pcr), or the journal was changed; move {} and the runtime-log directory aside to start a new log",
+            hex::encode(value),
+            events.len(),
+            path.display(),
+            hex::encode(all),
+            path.display()
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_len(good).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((LogState { pcr, handle, path, file, events, broken: false }, fresh_boot))
+}
+
+fn read_pcr(ctx: &mut Context, pcr: u8) -> Result<[u8; 32], String> {
+    let sel = selection(&[pcr])?;
+    let data = ctx.execute_without_session(|c| pcr::read_all(c, sel)).map_err(tpm_err("TPM2_PCR_Read"))?;
+    let slot = PcrSlot::try_from(1u32 << pcr).map_err(tpm_err("PCR slot"))?;
+    let d = data
+        .pcr_bank(HashingAlgorithm::Sha256)
+        .and_then(|b| b.get_digest(slot))
+        .ok_or_else(|| format!("the TPM did not return PCR {pcr}"))?;
+    d.as_slice().try_into().map_err(|_| format!("PCR {pcr} is not 32 bytes"))
+}
+
+fn extend_pcr(ctx: &mut Context, handle: PcrHandle, digest: [u8; 32]) -> Result<(), String> {
+    use tss_esapi::structures::{Digest, DigestValues};
+    let mut values = DigestValues::new();
+    values.set(HashingAlgorithm::Sha256, Digest::try_from(digest.to_vec()).map_err(tpm_err("digest"))?);
+    ctx.execute_with_nullauth_session(|c| c.pcr_extend(handle, values)).map_err(tpm_err("TPM2_PCR_Extend"))
+}
+
+/// Journal first, then the PCR: a crash in between leaves the journal one ahead, which the
+/// next start extends. After a failed extend, no further event is taken until then.
+fn extend_log(ctx: &mut Context, log: &mut LogState, event: PcrEvent) -> Result<(), AnchorError> {
+    use std::io::Write;
+    if log.broken {
+        return Err(AnchorError::NotCommitted(format!(
+            "an earlier extend of PCR {} failed; restart rasd to extend it",
+            log.pcr
+        )));
+    }
+    if log.events.len() >= ras_evidence::runtime_log::MAX_PCR_EVENTS {
+        return Err(AnchorError::NotCommitted(format!(
+            "PCR {} holds {} events, the most one boot may have",
+            log.pcr,
+            log.events.len()
+        )));
+    }
+    let digest = event.pcr_digest().ok_or_else(|| AnchorError::NotCommitted("bad entry digest".into()))?;
+    let mut line = serde_json::to_vec(&event).expect("an event serializes");
+    line.push(b'\n');
+    let journal = log.file.write_all(&line).and_then(|()| log.file.sync_data());
+    if let Err(e) = journal {
+        // The line may be half written: cut back to the committed events.
+        let committed: u64 = log.events.iter().map(|e| serde_json::to_vec(e).map_or(0, |v| v.len() as u64 + 1)).sum();
+        let _ = log.file.set_len(committed);
+        return Err(AnchorError::NotCommitted(format!("{}: {e}", log.path.display())));
+    }
+    log.events.push(event);
+    extend_pcr(ctx, log.handle, digest).map_err(|e| {
+        log.broken = true;
+        AnchorError::NotExtended(e)
+    })
 }
 
 /// Fresh quotes made, and the evidences they served.
@@ -317,8 +491,9 @@ fn load_or_issue_root(path: &PathBuf, signer: &rcgen::KeyPair, point: &[u8; 65])
 }
 
 /// The TPM thread: serves jobs in order, quoting every queued quote request at once.
-fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Receiver<Job>, counts: &Counts) {
+fn serve(mut ctx: Context, keys: Keys, mut q: Quoting, rx: mpsc::Receiver<Job>, counts: &Counts) {
     let ak = keys.ak;
+    let (pcrs, batch) = (q.pcrs.clone(), q.batch);
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {
@@ -343,6 +518,8 @@ fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Re
                 }
                 let leaves: Vec<[u8; 32]> = waiting.iter().map(|(l, _)| *l).collect();
                 let made = fresh_quote(&mut ctx, ak, &pcrs, &merkle::root(&leaves));
+                // Only this thread extends, so these are exactly the events in the quoted PCR.
+                let log = q.log.as_ref().map(|l| (l.pcr, l.events.clone()));
                 if made.is_ok() {
                     counts.quotes.fetch_add(1, Ordering::Relaxed);
                     counts.quoted.fetch_add(leaves.len() as u64, Ordering::Relaxed);
@@ -355,6 +532,7 @@ fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Re
                         index: i as u64,
                         batch: leaves.len() as u64,
                         proof: merkle::proof(&leaves, i),
+                        log: log.clone(),
                     }));
                 }
             }
@@ -364,6 +542,13 @@ fn serve(mut ctx: Context, keys: Keys, pcrs: Vec<u8>, batch: usize, rx: mpsc::Re
             }
             Job::Sign { data, reply } => {
                 let _ = reply.send(sign(&mut ctx, ak, data));
+            }
+            Job::Extend { event, reply } => {
+                let done = match q.log.as_mut() {
+                    Some(log) => extend_log(&mut ctx, log, event),
+                    None => Err(AnchorError::NotCommitted("no runtime-log PCR is configured".into())),
+                };
+                let _ = reply.send(done);
             }
             Job::Activate { id_object, secret, reply } => {
                 let _ = reply.send(activate(&mut ctx, &keys, id_object, secret));
