@@ -23,6 +23,11 @@ pub fn available() -> bool {
     has("swtpm") && has("swtpm_setup") && has("tpm2_checkquote") && Path::new("/usr/bin/swtpm_localca").exists()
 }
 
+/// Both the TPM port and the control port (the TCTI opens both) accept connections.
+fn listening(port: u16) -> bool {
+    [port, port.wrapping_add(1)].iter().all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a loopback port").port()
 }
@@ -45,7 +50,7 @@ impl Swtpm {
                 .expect("spawn scripts/swtpm");
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                if listening(port) {
                     return Swtpm { child, port, dir };
                 }
                 // Another process took a port between our probe and swtpm's bind: retry.
@@ -73,7 +78,7 @@ impl Swtpm {
             .stderr(log)
             .spawn()
             .expect("spawn scripts/swtpm");
-        let up = crate::wait_for(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", self.port)).is_ok());
+        let up = crate::wait_for(Duration::from_secs(20), || listening(self.port));
         up.unwrap_or_else(|| panic!("swtpm did not come back on port {}", self.port));
     }
 
