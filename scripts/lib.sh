@@ -48,3 +48,17 @@ apt_mirror() {
 tpm_features() {
     if pkg-config --exists tss2-esys 2>/dev/null; then echo "--features=rasd/tpm"; fi
 }
+
+# Waits up to 10 s until 127.0.0.1:PORT and PORT+1 listen (swtpm's TPM and control ports), from
+# /proc/net/tcp: probing by connect could self-connect to a port not yet bound and hold it.
+wait_listen2() {
+    local port=$1 a b
+    a=$(printf '0100007F:%04X' "$port")
+    b=$(printf '0100007F:%04X' $((port + 1)))
+    for _ in $(seq 100); do
+        awk -v a="$a" -v b="$b" '$4 == "0A" && ($2 == a || $2 == b) { n++ } END { exit n < 2 }' /proc/net/tcp && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$port and :$((port + 1))" >&2
+    return 1
+}
