@@ -49,9 +49,12 @@ pub enum Command {
     Attest(AttestArgs),
     /// Run inside a container: answer the challenges rasd forwards to it.
     Agent(AgentArgs),
-    /// TPM evidence for other tools.
+    /// TPM evidence for other tools, and a verifier's enrolment of a host's TPM.
     #[command(subcommand)]
     Tpm(TpmCommand),
+    /// The CA's half of TPM enrolment in AS mode.
+    #[command(subcommand)]
+    Ca(CaCommand),
 }
 
 /// `rasctl tpm ...`
@@ -323,6 +326,45 @@ pub enum AkCommand {
         /// The chain file.
         #[arg(value_name = "FILE")]
         chain: PathBuf,
+    },
+    /// With --tee tpm: write the enrolment bundle for an external CA (JSON: the EK
+    /// certificate, the TPM AK, its certificate, and a CSR for the evidence key).
+    Enrollment {
+        /// Write the bundle to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// With --tee tpm: open a CA's credential challenge (`rasctl ca challenge`) with the TPM,
+    /// and write the secret (base64) that the CA compares with its own.
+    Activate {
+        /// The challenge file (JSON).
+        #[arg(value_name = "CHALLENGE")]
+        challenge: PathBuf,
+        /// Write the secret to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `rasctl ca ...`: the CA's half of TPM enrolment in AS mode.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Check an enrolment bundle (`rasctl ak enrollment`) against the TPM maker's CAs and seal
+    /// a fresh secret to its EK and TPM AK: the host's `rasctl ak activate` can open it only if
+    /// the AK is in that TPM. Sign the bundle's CSR only when the secret it returns is yours.
+    Challenge {
+        /// The enrolment bundle (JSON).
+        #[arg(value_name = "BUNDLE")]
+        bundle: PathBuf,
+        /// PEM certificates of the CAs that may issue EK certificates (the TPM maker's).
+        #[arg(long, value_name = "FILE")]
+        ek_ca: PathBuf,
+        /// Where the challenge (JSON) for the host goes.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Where the sealed secret (base64) goes; keep it to compare with the host's answer.
+        #[arg(long, value_name = "FILE")]
+        secret_out: PathBuf,
     },
 }
 

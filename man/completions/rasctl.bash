@@ -28,6 +28,9 @@ _rasctl() {
             rasctl,bench)
                 cmd="rasctl__subcmd__bench"
                 ;;
+            rasctl,ca)
+                cmd="rasctl__subcmd__ca"
+                ;;
             rasctl,container)
                 cmd="rasctl__subcmd__container"
                 ;;
@@ -55,8 +58,14 @@ _rasctl() {
             rasctl,verify)
                 cmd="rasctl__subcmd__verify"
                 ;;
+            rasctl__subcmd__ak,activate)
+                cmd="rasctl__subcmd__ak__subcmd__activate"
+                ;;
             rasctl__subcmd__ak,csr)
                 cmd="rasctl__subcmd__ak__subcmd__csr"
+                ;;
+            rasctl__subcmd__ak,enrollment)
+                cmd="rasctl__subcmd__ak__subcmd__enrollment"
                 ;;
             rasctl__subcmd__ak,help)
                 cmd="rasctl__subcmd__ak__subcmd__help"
@@ -67,8 +76,14 @@ _rasctl() {
             rasctl__subcmd__ak,show)
                 cmd="rasctl__subcmd__ak__subcmd__show"
                 ;;
+            rasctl__subcmd__ak__subcmd__help,activate)
+                cmd="rasctl__subcmd__ak__subcmd__help__subcmd__activate"
+                ;;
             rasctl__subcmd__ak__subcmd__help,csr)
                 cmd="rasctl__subcmd__ak__subcmd__help__subcmd__csr"
+                ;;
+            rasctl__subcmd__ak__subcmd__help,enrollment)
+                cmd="rasctl__subcmd__ak__subcmd__help__subcmd__enrollment"
                 ;;
             rasctl__subcmd__ak__subcmd__help,help)
                 cmd="rasctl__subcmd__ak__subcmd__help__subcmd__help"
@@ -78,6 +93,18 @@ _rasctl() {
                 ;;
             rasctl__subcmd__ak__subcmd__help,show)
                 cmd="rasctl__subcmd__ak__subcmd__help__subcmd__show"
+                ;;
+            rasctl__subcmd__ca,challenge)
+                cmd="rasctl__subcmd__ca__subcmd__challenge"
+                ;;
+            rasctl__subcmd__ca,help)
+                cmd="rasctl__subcmd__ca__subcmd__help"
+                ;;
+            rasctl__subcmd__ca__subcmd__help,challenge)
+                cmd="rasctl__subcmd__ca__subcmd__help__subcmd__challenge"
+                ;;
+            rasctl__subcmd__ca__subcmd__help,help)
+                cmd="rasctl__subcmd__ca__subcmd__help__subcmd__help"
                 ;;
             rasctl__subcmd__container,add)
                 cmd="rasctl__subcmd__container__subcmd__add"
@@ -115,6 +142,9 @@ _rasctl() {
             rasctl__subcmd__help,bench)
                 cmd="rasctl__subcmd__help__subcmd__bench"
                 ;;
+            rasctl__subcmd__help,ca)
+                cmd="rasctl__subcmd__help__subcmd__ca"
+                ;;
             rasctl__subcmd__help,container)
                 cmd="rasctl__subcmd__help__subcmd__container"
                 ;;
@@ -142,14 +172,23 @@ _rasctl() {
             rasctl__subcmd__help,verify)
                 cmd="rasctl__subcmd__help__subcmd__verify"
                 ;;
+            rasctl__subcmd__help__subcmd__ak,activate)
+                cmd="rasctl__subcmd__help__subcmd__ak__subcmd__activate"
+                ;;
             rasctl__subcmd__help__subcmd__ak,csr)
                 cmd="rasctl__subcmd__help__subcmd__ak__subcmd__csr"
+                ;;
+            rasctl__subcmd__help__subcmd__ak,enrollment)
+                cmd="rasctl__subcmd__help__subcmd__ak__subcmd__enrollment"
                 ;;
             rasctl__subcmd__help__subcmd__ak,import)
                 cmd="rasctl__subcmd__help__subcmd__ak__subcmd__import"
                 ;;
             rasctl__subcmd__help__subcmd__ak,show)
                 cmd="rasctl__subcmd__help__subcmd__ak__subcmd__show"
+                ;;
+            rasctl__subcmd__help__subcmd__ca,challenge)
+                cmd="rasctl__subcmd__help__subcmd__ca__subcmd__challenge"
                 ;;
             rasctl__subcmd__help__subcmd__container,add)
                 cmd="rasctl__subcmd__help__subcmd__container__subcmd__add"
@@ -221,7 +260,7 @@ _rasctl() {
 
     case "${cmd}" in
         rasctl)
-            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm help"
+            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,12 +312,34 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__ak)
-            opts="-h --socket --json --help show csr import help"
+            opts="-h --socket --json --help show csr import enrollment activate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__ak__subcmd__activate)
+            opts="-h --out --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -312,8 +373,30 @@ _rasctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rasctl__subcmd__ak__subcmd__enrollment)
+            opts="-h --out --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rasctl__subcmd__ak__subcmd__help)
-            opts="show csr import help"
+            opts="show csr import enrollment activate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,7 +409,35 @@ _rasctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rasctl__subcmd__ak__subcmd__help__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rasctl__subcmd__ak__subcmd__help__subcmd__csr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__ak__subcmd__help__subcmd__enrollment)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -538,6 +649,96 @@ _rasctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rasctl__subcmd__ca)
+            opts="-h --socket --json --help challenge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__ca__subcmd__challenge)
+            opts="-h --ek-ca --out --secret-out --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ek-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__ca__subcmd__help)
+            opts="challenge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__ca__subcmd__help__subcmd__challenge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__ca__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rasctl__subcmd__container)
             opts="-h --socket --json --help list add remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -719,7 +920,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help)
-            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm help"
+            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,7 +948,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help__subcmd__ak)
-            opts="show csr import"
+            opts="show csr import enrollment activate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -760,7 +961,35 @@ _rasctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rasctl__subcmd__help__subcmd__ak__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rasctl__subcmd__help__subcmd__ak__subcmd__csr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__ak__subcmd__enrollment)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -819,6 +1048,34 @@ _rasctl() {
         rasctl__subcmd__help__subcmd__bench)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__ca)
+            opts="challenge"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__ca__subcmd__challenge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -435,3 +435,54 @@ fn a_runtime_log_changed_after_the_fact_no_longer_replays_to_the_quoted_pcr() {
 fn claims_of(path: &Path) -> Value {
     claims(&std::fs::read_to_string(path).unwrap())
 }
+
+#[test]
+fn as_mode_enrolment_the_ca_seals_a_secret_only_the_hosts_tpm_can_open() {
+    if !tpm_available() {
+        return;
+    }
+    let tpm = Swtpm::start();
+    let rasd = tpm_rasd(&tpm, &[]);
+    let p = |name: &str| rasd.path(name).to_str().unwrap().to_string();
+    let out = rasd.rasctl(&["ak", "enrollment", "--out", &p("bundle.json")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(rasd.path("bundle.json")).unwrap()).unwrap();
+    assert!(bundle["csr"].as_str().unwrap().contains("BEGIN CERTIFICATE REQUEST"), "{bundle}");
+
+    let ek_ca = tpm.dir.path().join("ca/issuercert.pem");
+    let challenge = |ca: &Path| {
+        rasd.rasctl(&[
+            "ca",
+            "challenge",
+            &p("bundle.json"),
+            "--ek-ca",
+            ca.to_str().unwrap(),
+            "--out",
+            &p("challenge.json"),
+            "--secret-out",
+            &p("secret.txt"),
+        ])
+    };
+    let out = challenge(&ek_ca);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(rasd.path("secret.txt")).unwrap().permissions().mode() & 0o777, 0o600);
+    let out = rasd.rasctl(&["ak", "activate", &p("challenge.json"), "--out", &p("response.txt")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (secret, response) = (
+        std::fs::read_to_string(rasd.path("secret.txt")).unwrap(),
+        std::fs::read_to_string(rasd.path("response.txt")).unwrap(),
+    );
+    assert_eq!(secret, response, "the TPM opened the CA's credential");
+
+    // A challenge sealed for another host's TPM does not open here.
+    let other = Swtpm::start();
+    let other_rasd = tpm_rasd(&other, &[]);
+    let out = other_rasd.rasctl(&["ak", "activate", &p("challenge.json")]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // The CA refuses an EK certificate from a maker it does not trust.
+    let out = challenge(&other.dir.path().join("ca/issuercert.pem"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no trusted CA"), "{}", text(&out.stderr));
+}

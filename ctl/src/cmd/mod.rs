@@ -4,6 +4,7 @@ mod agent;
 mod ak;
 mod attest;
 mod bench;
+mod ca;
 mod container;
 mod evidence;
 mod measure;
@@ -32,5 +33,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Attest(a) => attest::run(json, a),
         Command::Agent(a) => agent::run(&cli.socket, a),
         Command::Tpm(c) => tpm::run(json, c),
+        Command::Ca(c) => ca::run(json, c),
     }
 }

@@ -16,6 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ras_evidence::report::TeeReport;
 use ras_evidence::{cert, enrol, jws, pem, tpm};
+use ras_proto::api::remote::Enrollment;
 use serde_json::json;
 
 use crate::cli::TpmCommand;
@@ -36,14 +37,55 @@ pub fn run(json: bool, c: TpmCommand) -> Result<(), Failure> {
     }
 }
 
+/// What a verifier or CA checked of an enrolment before it seals a credential.
+pub(crate) struct Sealed {
+    /// The random secret the credential seals.
+    pub secret: [u8; 32],
+    /// The credential for `TPM2_ActivateCredential`.
+    pub credential: enrol::Credential,
+    /// sha256 of the TPM AK's SubjectPublicKeyInfo.
+    pub fingerprint: String,
+    /// Subject of the CA that issued the EK certificate.
+    pub ek_issuer: String,
+    /// The TPM AK's own certificate (DER).
+    pub ak_certificate: Vec<u8>,
+}
+
+/// The checks of an enrolment and the credential for it: the EK certificate is the TPM
+/// maker's (one of `cas`), the AK is a TPM-bound restricted signer, the certificate to pin is
+/// its own; then a fresh secret sealed to that EK and the AK's Name. `from` names the source.
+pub(crate) fn seal(got: &Enrollment, cas: &[Vec<u8>], from: &str) -> Result<Sealed, Failure> {
+    let b64 = |name: &str, v: &str| {
+        STANDARD.decode(v).map_err(|_| refused(anyhow!("{from}: {name} in the enrolment is not base64")))
+    };
+    let ek_cert = b64("ek_certificate", &got.ek_certificate)?;
+    let ak_raw = b64("ak_public", &got.ak_public)?;
+    let ak_certificate = b64("ak_certificate", &got.ak_certificate)?;
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let ek_issuer = enrol::verify_ek_certificate(&ek_cert, cas, now).map_err(|e| refused(anyhow!("{from}: {e}")))?;
+    let ak = tpm::AkPublic::parse(&ak_raw).map_err(|e| refused(anyhow!("{from}: {e}")))?;
+    cert::verify_issued_by(&ak_certificate, &ak.spki_der())
+        .map_err(|e| refused(anyhow!("{from}: the AK certificate is not the TPM AK's own: {e}")))?;
+    // Only the TPM with that EK, holding that AK, can open the credential.
+    let mut secret = [0u8; 32];
+    rand_fill(&mut secret)?;
+    let credential =
+        enrol::make_credential(&ek_cert, &ak.name(), &secret).map_err(|e| refused(anyhow!("{from}: {e}")))?;
+    Ok(Sealed { secret, credential, fingerprint: ras_evidence::sha256_hex(&ak.spki_der()), ek_issuer, ak_certificate })
+}
+
+/// The EK CAs a verifier trusts, from a PEM file.
+pub(crate) fn read_cas(ek_ca: &Path) -> Result<Vec<Vec<u8>>, Failure> {
+    let text = std::fs::read_to_string(ek_ca).with_context(|| format!("read {}", ek_ca.display())).map_err(usage)?;
+    pem::parse_label(&text, "CERTIFICATE").map_err(|e| usage(anyhow!("--ek-ca {}: {e}", ek_ca.display())))
+}
+
 fn enroll(json: bool, connect: &str, ek_ca: &Path, out: Option<&Path>, timeout: f64) -> Result<(), Failure> {
     use ras_proto::api::remote::{ActivateCredential, GetEnrollment};
     use ras_proto::api::Method;
     let target = parse_target(connect)?;
-    let cas_text =
-        std::fs::read_to_string(ek_ca).with_context(|| format!("read {}", ek_ca.display())).map_err(usage)?;
-    let cas =
-        pem::parse_label(&cas_text, "CERTIFICATE").map_err(|e| usage(anyhow!("--ek-ca {}: {e}", ek_ca.display())))?;
+    let cas = read_cas(ek_ca)?;
     let deadline = std::time::Duration::from_secs_f64(timeout);
     let rt = runtime()?;
     let within = |what: &'static str| {
@@ -56,41 +98,22 @@ fn enroll(json: bool, connect: &str, ek_ca: &Path, out: Option<&Path>, timeout: 
         .block_on(async { tokio::time::timeout(deadline, conn.call(&GetEnrollment {})).await })
         .map_err(within("GetEnrollment"))?
         .map_err(|e| explain_refusal(GetEnrollment::NAME, &target, e))?;
-    let b64 = |name: &str, v: &str| {
-        STANDARD.decode(v).map_err(|_| refused(anyhow!("{connect}: {name} in the enrolment is not base64")))
+    let sealed = seal(&got, &cas, connect)?;
+    let call = ActivateCredential {
+        credential_blob: STANDARD.encode(&sealed.credential.id_object),
+        secret: STANDARD.encode(&sealed.credential.secret),
     };
-    let (ek_cert, ak_raw, ak_cert) = (
-        b64("ek_certificate", &got.ek_certificate)?,
-        b64("ak_public", &got.ak_public)?,
-        b64("ak_certificate", &got.ak_certificate)?,
-    );
-
-    // 1. The EK certificate is the TPM maker's; 2. the AK is a TPM-bound restricted signer,
-    // and the certificate to pin is its own.
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let ca = enrol::verify_ek_certificate(&ek_cert, &cas, now).map_err(|e| refused(anyhow!("{connect}: {e}")))?;
-    let ak = tpm::AkPublic::parse(&ak_raw).map_err(|e| refused(anyhow!("{connect}: {e}")))?;
-    cert::verify_issued_by(&ak_cert, &ak.spki_der())
-        .map_err(|e| refused(anyhow!("{connect}: the AK certificate is not the TPM AK's own: {e}")))?;
-
-    // 3. Only the TPM with that EK, holding that AK, can open the credential.
-    let mut secret = [0u8; 32];
-    rand_fill(&mut secret)?;
-    let cred = enrol::make_credential(&ek_cert, &ak.name(), &secret).map_err(|e| refused(anyhow!("{connect}: {e}")))?;
-    let call =
-        ActivateCredential { credential_blob: STANDARD.encode(&cred.id_object), secret: STANDARD.encode(&cred.secret) };
     let activated = rt
         .block_on(async { tokio::time::timeout(deadline, conn.call(&call)).await })
         .map_err(within("ActivateCredential"))?
         .map_err(|e| explain_refusal(ActivateCredential::NAME, &target, e))?;
-    if b64("credential", &activated.credential)? != secret {
+    if STANDARD.decode(&activated.credential).ok().as_deref() != Some(&sealed.secret[..]) {
         return Err(refused(anyhow!(
             "{connect}: the TPM returned another secret: the AK is not in the TPM of that EK"
         )));
     }
-    let fingerprint = ras_evidence::sha256_hex(&ak.spki_der());
-    let pem_text = pem::encode("CERTIFICATE", &ak_cert);
+    let (fingerprint, ca) = (&sealed.fingerprint, &sealed.ek_issuer);
+    let pem_text = pem::encode("CERTIFICATE", &sealed.ak_certificate);
     match out {
         Some(p) => write(p, pem_text.as_bytes())?,
         None if !json => emit(None, &pem_text)?,
@@ -107,6 +130,10 @@ fn enroll(json: bool, connect: &str, ek_ca: &Path, out: Option<&Path>, timeout: 
         }
     }
     Ok(())
+}
+
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write(path, bytes)
 }
 
 fn rand_fill(buf: &mut [u8]) -> Result<(), Failure> {
