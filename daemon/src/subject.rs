@@ -54,11 +54,9 @@ pub enum Subject {
 impl Subject {
     /// The runtime-log key.
     pub fn log_key(&self) -> String {
-        match self {
-            Subject::Host => "host".into(),
-            Subject::Container(r) => format!("{}-{}", r.reg.runtime, r.reg.id),
-            Subject::Vm(cid) => format!("vm-{cid}"),
-        }
+        // The verifier derives the same key from the claims, to find this subject's events in
+        // the log PCR.
+        self.claim().log_key()
     }
 
     /// The subject as the evidence claims name it.

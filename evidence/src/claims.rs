@@ -71,6 +71,18 @@ pub enum Subject {
     },
 }
 
+impl Subject {
+    /// The subject's runtime-log key: `host`, `<runtime>-<id>` for a container, `vm-<cid>`.
+    /// rasd keys its logs and the log PCR's events by it.
+    pub fn log_key(&self) -> String {
+        match self {
+            Subject::Host => "host".into(),
+            Subject::Container { id, runtime, .. } => format!("{runtime}-{id}"),
+            Subject::Vm { cid } => format!("vm-{cid}"),
+        }
+    }
+}
+
 impl std::fmt::Display for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

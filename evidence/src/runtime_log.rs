@@ -83,7 +83,7 @@ pub const MAX_PCR_EVENTS: usize = 8192;
 /// One entry as extended into the log PCR: whose log, which entry, and the entry's digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PcrEvent {
-    /// The subject's log key ([`subject_key`]).
+    /// The subject's log key ([`crate::claims::Subject::log_key`]).
     pub subject: String,
     /// The entry's `seq` in that subject's log.
     pub seq: u64,
@@ -103,16 +103,6 @@ impl PcrEvent {
         ctx.update(self.subject.as_bytes());
         ctx.update(&entry);
         Some(ctx.finish().as_ref().try_into().expect("sha256 is 32 bytes"))
-    }
-}
-
-/// A subject's log key: `host`, `<runtime>-<id>` for a container, `vm-<cid>` for a VM guest.
-pub fn subject_key(subject: &crate::claims::Subject) -> String {
-    use crate::claims::Subject;
-    match subject {
-        Subject::Host => "host".into(),
-        Subject::Container { id, runtime, .. } => format!("{runtime}-{id}"),
-        Subject::Vm { cid } => format!("vm-{cid}"),
     }
 }
 

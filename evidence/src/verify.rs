@@ -426,7 +426,7 @@ fn check_tpm_quote(
         Some(log) => {
             let quoted =
                 pcrs.iter().find(|(i, _)| *i == log.pcr).ok_or("the runtime-log PCR is not among the quoted")?;
-            let key = crate::runtime_log::subject_key(&claims.ras.subject);
+            let key = claims.ras.subject.log_key();
             let n = crate::runtime_log::check_anchored(
                 claims.ras.runtime_log.as_ref(),
                 &key,
