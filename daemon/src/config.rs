@@ -229,6 +229,21 @@ pub struct Config {
     pub vsock_agent_port: Option<u32>,
 }
 
+/// Parses `--tpm-log-pcr`: `none`, or one static PCR (0 to 15). 16 and 23 can be reset at
+/// locality 0, and 17 to 22 are DRTM's: a forged log could be replayed into them.
+fn log_pcr(text: &str) -> anyhow::Result<Option<u8>> {
+    match text.trim() {
+        "none" => Ok(None),
+        t => match t.parse::<u8>() {
+            Ok(n) if n < 16 => Ok(Some(n)),
+            Ok(n) if n < 24 => bail!(
+                "--tpm-log-pcr {n}: PCRs 16 to 23 can be reset or are DRTM's; name a static PCR (0 to 15) that no other software extends, or none"
+            ),
+            _ => bail!("--tpm-log-pcr {t:?}: one PCR index (0 to 15) or none"),
+        },
+    }
+}
+
 /// Parses a PCR list such as `0,1,2,7`: indices 0 to 23, each once; sorted.
 fn parse_pcrs(text: &str) -> anyhow::Result<Vec<u8>> {
     let mut pcrs = Vec::new();
@@ -260,12 +275,7 @@ impl Config {
                 pcrs: parse_pcrs(args.tpm_pcrs.or(file.tpm_pcrs).as_deref().unwrap_or("0,1,2,3,4,5,6,7"))?,
                 quote: args.tpm_quote.or(file.tpm_quote).unwrap_or(QuotePolicy::Host),
                 batch: args.tpm_batch.or(file.tpm_batch).unwrap_or(64),
-                log_pcr: match args.tpm_log_pcr.or(file.tpm_log_pcr).as_deref().unwrap_or("15") {
-                    "none" => None,
-                    n => Some(
-                        *parse_pcrs(n)?.first().ok_or_else(|| anyhow::anyhow!("--tpm-log-pcr: a PCR index or none"))?,
-                    ),
-                },
+                log_pcr: log_pcr(args.tpm_log_pcr.or(file.tpm_log_pcr).as_deref().unwrap_or("15"))?,
             },
             tsm_path: args.tsm_path.or(file.tsm_path).unwrap_or_else(|| crate::tee::tsm::DEFAULT_PATH.into()),
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
@@ -383,6 +393,16 @@ mod tests {
 
     fn args(extra: &[&str]) -> Args {
         Args::parse_from(std::iter::once("rasd").chain(extra.iter().copied()))
+    }
+
+    #[test]
+    fn the_log_pcr_is_one_static_pcr_or_none() {
+        assert_eq!(log_pcr("15").unwrap(), Some(15));
+        assert_eq!(log_pcr("none").unwrap(), None);
+        for bad in ["16", "23", "1,2", "x", "24"] {
+            assert!(log_pcr(bad).is_err(), "{bad}");
+        }
+        assert!(log_pcr("23").unwrap_err().to_string().contains("reset"));
     }
 
     #[test]

@@ -112,7 +112,7 @@ fn put_runtime_logs_aside(state_dir: &std::path::Path) -> anyhow::Result<()> {
     let dir = state_dir.join("runtime-log");
     let empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(true);
     if !empty {
-        let aside = state_dir.join(format!("runtime-log.boot-{}", unix_now()));
+        let aside = crate::state::unused_path(state_dir, &format!("runtime-log.boot-{}", unix_now()), "");
         std::fs::rename(&dir, &aside).with_context(|| format!("put {} aside", dir.display()))?;
         tracing::info!(aside = %aside.display(), "a new boot: the last boot's runtime logs are put aside");
     }

@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `data` to `path` atomically with permission bits `mode`.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
@@ -98,4 +98,14 @@ mod tests {
         assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left behind");
     }
+}
+
+/// `dir/<stem><suffix>`, or `dir/<stem>-<n><suffix>` with the first `n` not taken: where to put
+/// something aside without replacing what an earlier run put there.
+pub fn unused_path(dir: &Path, stem: &str, suffix: &str) -> PathBuf {
+    let first = dir.join(format!("{stem}{suffix}"));
+    if !first.exists() {
+        return first;
+    }
+    (2u32..).map(|n| dir.join(format!("{stem}-{n}{suffix}"))).find(|p| !p.exists()).expect("some n is free")
 }

@@ -145,6 +145,37 @@ pub fn fingerprint(der: &[u8]) -> Result<String, CertError> {
     Ok(crate::digest::sha256_hex(&spki_of(der)?))
 }
 
+/// Validates `chain` (leaf first) to one of `anchors` at `now` (seconds since the epoch), and
+/// returns the anchor it verified to. The anchor's own path-length constraint is enforced too
+/// (rustls-webpki does not apply a trust anchor's basic constraints): the TPM AK's root has
+/// path length 0, so whoever can make the TPM AK sign once cannot make it issue an
+/// intermediate for a software key.
+pub fn verify_chain_to<'a>(chain: &[Vec<u8>], anchors: &'a [Vec<u8>], now: u64) -> Result<&'a [u8], CertError> {
+    let mut last = None;
+    for anchor in anchors {
+        match verify_chain(chain, std::slice::from_ref(anchor), now) {
+            Ok(()) => {
+                let limit = parse(anchor)
+                    .map_err(CertError::X509)?
+                    .basic_constraints()
+                    .ok()
+                    .flatten()
+                    .and_then(|bc| bc.value.path_len_constraint);
+                let intermediates = chain.len() - 1;
+                if let Some(n) = limit.filter(|&n| intermediates > n as usize) {
+                    last = Some(CertError::Chain(format!(
+                        "the trust anchor allows {n} intermediate certificate(s), the chain has {intermediates}"
+                    )));
+                    continue;
+                }
+                return Ok(anchor);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| CertError::Chain("no trust anchor given".into())))
+}
+
 /// Validates `chain` (leaf first) to one of `anchors` at `now` (seconds since the epoch).
 pub fn verify_chain(chain: &[Vec<u8>], anchors: &[Vec<u8>], now: u64) -> Result<(), CertError> {
     if chain.is_empty() || chain.len() > MAX_CHAIN || chain.iter().any(|c| c.len() > MAX_CERT) {

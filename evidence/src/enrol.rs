@@ -53,6 +53,9 @@ pub fn verify_ek_certificate(ek_cert: &[u8], cas: &[Vec<u8>], now: i64) -> Resul
     let Some(ca) = issuer else {
         return Err(refuse(format!("no trusted CA (--ek-ca) issued it (its issuer is {})", leaf.issuer())));
     };
+    if !ca.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca) {
+        return Err(refuse(format!("the issuer {} is not a CA certificate", ca.subject())));
+    }
     if !in_validity(&ca) {
         return Err(refuse(format!("the issuing CA {} is outside its validity period", ca.subject())));
     }

@@ -37,3 +37,6 @@ pub use digest::sha256_hex;
 pub use verify::{
     verify, Appraiser, CheckName, Expectations, ExpectedSubject, Outcome, TsmEvidence, TsmPolicy, Verdict,
 };
+
+#[cfg(test)]
+mod tests;

@@ -77,8 +77,11 @@ impl RuntimeLog {
 }
 
 /// Most events one boot's log PCR may take (every subject's entries together): host evidence
-/// carries them all, and must stay well inside the message limit.
-pub const MAX_PCR_EVENTS: usize = 8192;
+/// carries them all (about 230 bytes each in the JWS), and must stay well inside the 1 MiB
+/// message limit.
+pub const MAX_PCR_EVENTS: usize = 2048;
+/// Of [`MAX_PCR_EVENTS`], how many only the host may use (one full log of its own).
+pub const PCR_EVENTS_HOST_RESERVE: usize = MAX_ENTRIES;
 
 /// One entry as extended into the log PCR: whose log, which entry, and the entry's digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,13 @@ pub fn check_anchored(
     events: &[PcrEvent],
     quoted: &[u8; 32],
 ) -> Result<usize, String> {
+    if pcr >= 16 {
+        // 16 and 23 reset at locality 0 (anyone with the TPM can reset and replay a forged
+        // log), 17 to 22 belong to DRTM: a log PCR is a static one.
+        return Err(format!(
+            "the runtime log is anchored in PCR {pcr}, which can be reset; only PCRs 0 to 15 anchor it"
+        ));
+    }
     if events.len() > MAX_PCR_EVENTS {
         return Err(format!("{} runtime-log events, at most {MAX_PCR_EVENTS}", events.len()));
     }

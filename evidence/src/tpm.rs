@@ -223,7 +223,7 @@ pub struct Quote {
     pub reset_count: u32,
     /// `TPMS_CLOCK_INFO.restartCount`.
     pub restart_count: u32,
-    /// Selected PCR indices of the sha256 bank, ascending.
+    /// Selected PCR indices of the sha256 bank, ascending (one selection, read bit by bit).
     pub pcrs: Vec<u8>,
     /// sha256 over the selected PCR values, in selection order.
     pub pcr_digest: Vec<u8>,
@@ -247,6 +247,7 @@ impl Quote {
         let _firmware = r.u64()?;
         let banks = r.u32()?;
         let mut pcrs = Vec::new();
+        let mut sha256_seen = false;
         for _ in 0..banks.min(16) {
             let alg = r.u16()?;
             let size = r.u8()? as usize;
@@ -257,6 +258,11 @@ impl Quote {
                     return Err(malformed(WHAT, format!("selects PCRs of bank {alg:#06x}; only sha256 is used")));
                 }
                 continue;
+            }
+            // The TPM hashes values in selection order; two sha256 selections would let a list
+            // in index order match a digest over another order (PCR values swapped).
+            if std::mem::replace(&mut sha256_seen, true) {
+                return Err(malformed(WHAT, "selects the sha256 bank twice"));
             }
             for i in selected {
                 if i >= PCR_COUNT as usize {
@@ -270,8 +276,6 @@ impl Quote {
         }
         let pcr_digest = r.sized()?.to_vec();
         r.end()?;
-        pcrs.sort_unstable();
-        pcrs.dedup();
         Ok(Quote { qualified_signer, extra_data, reset_count, restart_count, pcrs, pcr_digest })
     }
 }
@@ -366,6 +370,21 @@ pub(crate) mod tests {
         assert!(matches!(AkPublic::parse(&raw), Err(TpmError::Key(_))));
         raw[4..8].copy_from_slice(&0x0007_0072u32.to_be_bytes()); // decrypt set
         assert!(matches!(AkPublic::parse(&raw), Err(TpmError::Key(_))));
+    }
+
+    #[test]
+    fn a_quote_that_selects_the_sha256_bank_twice_is_refused() {
+        // swtpm, tpm2_quote -l sha256:1+sha256:0: its pcrDigest is H(PCR1 || PCR0), which a list
+        // in index order would match with the two values swapped.
+        let mut a = h(ATTEST);
+        let at = a.len() - 34 - 10; // TPML_PCR_SELECTION: count, then {alg, size, 3 bytes}
+        let sel = a[at + 4..at + 10].to_vec();
+        a.splice(at..at + 4, 2u32.to_be_bytes());
+        a.splice(at + 10..at + 10, sel);
+        assert_eq!(
+            Quote::parse(&a),
+            Err(TpmError::Malformed { what: "TPMS_ATTEST", why: "selects the sha256 bank twice".into() })
+        );
     }
 
     #[test]

@@ -231,14 +231,17 @@ impl Run {
         };
         let leaf = parsed.chain[0].clone();
         let now = u64::try_from(exp.now).unwrap_or(0);
-        let chain = cert::verify_chain(&parsed.chain, &exp.trust_anchors, now)
-            .map(|()| Outcome::Pass(format!("AK chain of {} verifies to the trust anchor", parsed.chain.len())))
+        let anchored = cert::verify_chain_to(&parsed.chain, &exp.trust_anchors, now);
+        let anchor = anchored.as_ref().ok().map(|a| a.to_vec());
+        let chain = anchored
+            .map(|_| Outcome::Pass(format!("AK chain of {} verifies to the trust anchor", parsed.chain.len())))
             .map_err(|e| e.to_string());
         if !self.record(CheckName::Chain, chain) {
             return;
         }
+        let anchor = anchor.expect("chain passed");
 
-        let report = check_report(&leaf, &exp.tsm);
+        let report = check_report(&leaf, &anchor, &exp.tsm);
         let checked = report.as_ref().map(|(c, _)| c.clone()).ok();
         if !self.record(CheckName::TeeReport, report.map(|(_, o)| o)) {
             return;
@@ -342,7 +345,7 @@ fn shorten(s: &str) -> String {
     }
 }
 
-fn check_report(leaf: &[u8], policy: &TsmPolicy) -> Result<(Checked, Outcome), String> {
+fn check_report(leaf: &[u8], anchor: &[u8], policy: &TsmPolicy) -> Result<(Checked, Outcome), String> {
     let report = cert::report_of(leaf)
         .map_err(|e| e.to_string())?
         .ok_or("the AK certificate carries no TEE report extension (an external CA must copy it from the CSR)")?;
@@ -353,11 +356,20 @@ fn check_report(leaf: &[u8], policy: &TsmPolicy) -> Result<(Checked, Outcome), S
         report.verify(&binding).map_err(|e| e.to_string())?;
         let mut detail = format!("{kind} report binds the AK public key");
         if let Some(issuer) = report.issuer_spki().map_err(|e| e.to_string())? {
-            // The chain check proved the anchor's key signed the leaf; this proves that key is
-            // the one that made the quote, so the anchor a verifier pinned is the TPM AK itself.
-            cert::verify_issued_by(leaf, &issuer)
-                .map_err(|e| format!("the AK certificate was not issued by the TPM key that quoted it: {e}"))?;
-            detail.push_str(", and the TPM AK that quoted it issued the certificate");
+            let anchor_key = cert::spki_of(anchor).map_err(|e| e.to_string())?;
+            if anchor_key == issuer {
+                // No AS: the pinned anchor is the TPM AK's own root. The chain check (with the
+                // root's path length 0) proved its key signed the leaf; the report's AK must be
+                // that key, so nothing but the pinned TPM AK quotes.
+                cert::verify_issued_by(leaf, &issuer)
+                    .map_err(|e| format!("the AK certificate was not issued by the TPM key that quoted it: {e}"))?;
+                detail.push_str(", and the pinned TPM AK that quoted it issued the certificate");
+            } else if is_tpm_ak_root(anchor) {
+                return Err("the report's TPM AK is not the pinned TPM AK".into());
+            } else {
+                // AS mode: a CA that enrolled the TPM AK certified this leaf, report included.
+                detail.push_str(", and the CA vouches for the TPM AK in it");
+            }
         }
         return Ok((Checked { kind, report: report.clone(), tsm: None }, Outcome::Pass(detail)));
     };
@@ -393,6 +405,11 @@ fn check_report(leaf: &[u8], policy: &TsmPolicy) -> Result<(Checked, Outcome), S
             said(&why)
         )),
     }
+}
+
+/// Whether a trust anchor is a TPM AK's own root (which certifies only its evidence key).
+fn is_tpm_ak_root(anchor: &[u8]) -> bool {
+    cert::subject_of(anchor).is_ok_and(|s| s.contains("CN=ras TPM attestation key"))
 }
 
 /// Checks a fresh TPM quote: by the TPM AK of the certificate, over the listed PCR values, and
@@ -436,7 +453,11 @@ fn check_tpm_quote(
             )?;
             detail.push_str(&format!("; the runtime log is the one extended into PCR {} ({n} events)", log.pcr));
         }
-        None if claims.ras.runtime_log.is_some() => detail.push_str("; the runtime log is not anchored in a PCR"),
+        // A quote without the log would let whoever holds the keys leave out the log PCR and
+        // present a rewritten log.
+        None if claims.ras.runtime_log.is_some() => {
+            return Err("the evidence has a runtime log and a TPM quote, but the log is not anchored in a quoted PCR (rasd --tpm-log-pcr)".into())
+        }
         None => {}
     }
     Ok(detail)

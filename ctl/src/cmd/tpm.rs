@@ -65,8 +65,15 @@ pub(crate) fn seal(got: &Enrollment, cas: &[Vec<u8>], from: &str) -> Result<Seal
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let ek_issuer = enrol::verify_ek_certificate(&ek_cert, cas, now).map_err(|e| refused(anyhow!("{from}: {e}")))?;
     let ak = tpm::AkPublic::parse(&ak_raw).map_err(|e| refused(anyhow!("{from}: {e}")))?;
+    // The certificate to pin must be the activated AK's own: its key, self-signed, a CA.
+    // Signed by the AK alone is not enough: the AK signs what rasd gives it, so a
+    // certificate for another (software) key would pass and be pinned.
+    let own = cert::spki_of(&ak_certificate).map_err(|e| refused(anyhow!("{from}: the AK certificate: {e}")))?;
+    if own != ak.spki_der() {
+        return Err(refused(anyhow!("{from}: the AK certificate is for another key than the TPM AK being enrolled")));
+    }
     cert::verify_issued_by(&ak_certificate, &ak.spki_der())
-        .map_err(|e| refused(anyhow!("{from}: the AK certificate is not the TPM AK's own: {e}")))?;
+        .map_err(|e| refused(anyhow!("{from}: the AK certificate is not self-signed by the TPM AK: {e}")))?;
     // Only the TPM with that EK, holding that AK, can open the credential.
     let mut secret = [0u8; 32];
     rand_fill(&mut secret)?;

@@ -107,7 +107,7 @@ impl TpmTee {
             .map_err(|e| format!("the TPM has no RSA EK certificate in NV index 0x01c00002 ({e})"));
         let (log_state, log) = match config.log_pcr {
             Some(pcr) => {
-                let (state, fresh_boot) = open_log(&mut ctx, &dir, pcr).map_err(TeeError::Report)?;
+                let (state, fresh_boot) = open_log(&mut ctx, ak, &dir, pcr).map_err(TeeError::Report)?;
                 let events = state.events.clone();
                 (Some(state), Some((pcr, events, fresh_boot)))
             }
@@ -240,11 +240,19 @@ struct Quoting {
     log: Option<LogState>,
 }
 
-/// Loads the journal of runtime-log events and reconciles it with the PCR: equal, or short of
-/// the last event (a crash between journal and extend: extended now), or the PCR was reset (a
-/// new boot: the journal is put aside, and the caller puts the runtime logs aside too).
-/// Anything else means another program extends this PCR, or the journal was changed.
-fn open_log(ctx: &mut Context, dir: &Path, pcr: u8) -> Result<(LogState, bool), String> {
+/// The TPM's reset count (TPM2_Startup(CLEAR) after a reset, that is a boot, increments it),
+/// read from the clock info of a quote that selects no PCR.
+fn reset_count(ctx: &mut Context, ak: KeyHandle) -> Result<u32, String> {
+    let (attest, _) = quote(ctx, ak, &[0; 32], PcrSelectionList::default())?;
+    Ok(wire::Quote::parse(&attest).map_err(|e| e.to_string())?.reset_count)
+}
+
+/// Loads the journal of runtime-log events and reconciles it with the PCR. A journal written
+/// under another TPM reset count is a past boot's: it is put aside (and the caller puts the
+/// runtime logs aside too). Then the PCR must equal the journal's replay, or be one event short
+/// (a crash between journal and extend: extended now). Anything else means another program
+/// extends this PCR, or the journal was changed.
+fn open_log(ctx: &mut Context, ak: KeyHandle, dir: &Path, pcr: u8) -> Result<(LogState, bool), String> {
     use std::io::BufRead;
     let handle = PcrHandle::try_from(u32::from(pcr)).map_err(tpm_err("log PCR"))?;
     let path = dir.join("log-events.jsonl");
@@ -265,21 +273,29 @@ fn open_log(ctx: &mut Context, dir: &Path, pcr: u8) -> Result<(LogState, bool), 
             line.clear();
         }
     }
+    let resets = reset_count(ctx, ak)?;
+    let boot_path = dir.join("log-events.reset");
+    let stored: Option<u32> = std::fs::read_to_string(&boot_path).ok().and_then(|t| t.trim().parse().ok());
+    let mut fresh_boot = false;
+    if !events.is_empty() && stored != Some(resets) {
+        let aside = crate::state::unused_path(dir, &format!("log-events.boot-{}", crate::clock::unix_now()), ".jsonl");
+        std::fs::rename(&path, &aside).map_err(|e| format!("put {} aside: {e}", path.display()))?;
+        tracing::info!(pcr, journal = %aside.display(), "a new boot (TPM reset count {resets}): a new runtime log starts");
+        events.clear();
+        good = 0;
+        fresh_boot = true;
+    }
+    if stored != Some(resets) {
+        write_atomic(&boot_path, format!("{resets}\n").as_bytes(), 0o600)
+            .map_err(|e| format!("{}: {e}", boot_path.display()))?;
+    }
     let digests: Vec<[u8; 32]> = events.iter().filter_map(PcrEvent::pcr_digest).collect();
     let value = read_pcr(ctx, pcr)?;
     let all = wire::pcr_replay([0; 32], digests.iter().copied());
-    let mut fresh_boot = false;
     if value == all {
     } else if !digests.is_empty() && value == wire::pcr_replay([0; 32], digests[..digests.len() - 1].iter().copied()) {
         extend_pcr(ctx, handle, *digests.last().expect("not empty"))?;
         tracing::info!(pcr, "extended the last runtime-log event, which a stop had left out of the PCR");
-    } else if value == [0; 32] {
-        let aside = dir.join(format!("log-events.boot-{}.jsonl", crate::clock::unix_now()));
-        std::fs::rename(&path, &aside).map_err(|e| format!("put {} aside: {e}", path.display()))?;
-        tracing::info!(pcr, journal = %aside.display(), "PCR {pcr} was reset (a new boot): a new runtime log starts");
-        events.clear();
-        good = 0;
-        fresh_boot = true;
     } else {
         return Err(format!(
             "PCR {pcr} is {}, but the {} runtime-log events in {} replay to {}: another program extends PCR {pcr} (give ras one of its own with --tpm-log-pcr), or the journal was changed; move {} and the runtime-log directory aside to start a new log",
@@ -327,9 +343,15 @@ fn extend_log(ctx: &mut Context, log: &mut LogState, event: PcrEvent) -> Result<
             log.pcr
         )));
     }
-    if log.events.len() >= ras_evidence::runtime_log::MAX_PCR_EVENTS {
+    use ras_evidence::runtime_log::{MAX_PCR_EVENTS, PCR_EVENTS_HOST_RESERVE};
+    let others = log.events.iter().filter(|e| e.subject != "host").count();
+    if log.events.len() >= MAX_PCR_EVENTS
+        || (event.subject != "host" && others >= MAX_PCR_EVENTS - PCR_EVENTS_HOST_RESERVE)
+    {
+        // Containers share what is left after the host's reserve, so churning containers
+        // cannot take the host's log away until the next boot.
         return Err(AnchorError::NotCommitted(format!(
-            "PCR {} holds {} events, the most one boot may have",
+            "PCR {} holds {} events ({others} of containers and VM guests), the most one boot may have",
             log.pcr,
             log.events.len()
         )));
