@@ -84,6 +84,16 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
 }
 
+/// `dir/<stem><suffix>`, or `dir/<stem>-<n><suffix>` with the first `n` not taken: where to put
+/// something aside without replacing what an earlier run put there.
+pub fn unused_path(dir: &Path, stem: &str, suffix: &str) -> PathBuf {
+    let first = dir.join(format!("{stem}{suffix}"));
+    if !first.exists() {
+        return first;
+    }
+    (2u32..).map(|n| dir.join(format!("{stem}-{n}{suffix}"))).find(|p| !p.exists()).expect("some n is free")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,14 +108,4 @@ mod tests {
         assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left behind");
     }
-}
-
-/// `dir/<stem><suffix>`, or `dir/<stem>-<n><suffix>` with the first `n` not taken: where to put
-/// something aside without replacing what an earlier run put there.
-pub fn unused_path(dir: &Path, stem: &str, suffix: &str) -> PathBuf {
-    let first = dir.join(format!("{stem}{suffix}"));
-    if !first.exists() {
-        return first;
-    }
-    (2u32..).map(|n| dir.join(format!("{stem}-{n}{suffix}"))).find(|p| !p.exists()).expect("some n is free")
 }
