@@ -55,6 +55,9 @@ pub enum Command {
     /// The CA's half of TPM enrolment in AS mode.
     #[command(subcommand)]
     Ca(CaCommand),
+    /// Verification policies in Rego.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 /// `rasctl tpm ...`
@@ -308,6 +311,11 @@ pub struct PolicyArgs {
     /// Oldest acceptable evidence, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_age: i64,
+    /// A Rego policy (`package ras`, deciding `allow`, with reasons in `deny`) that makes the
+    /// `policy` check instead of the built-in rules; its input is the checks, the claims, the
+    /// options and the TEE kind. Default: the built-in rules (the same as `rasctl policy default`).
+    #[arg(long, value_name = "FILE.rego")]
+    pub policy: Option<PathBuf>,
 }
 
 /// `rasctl ak ...`
@@ -343,6 +351,20 @@ pub enum AkCommand {
         /// Write the secret to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+}
+
+/// `rasctl policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the default policy (what `verify` and `attest` decide without --policy), to start
+    /// a policy of your own from.
+    Default,
+    /// Check that a policy file compiles (`package ras`); errors name the line.
+    Check {
+        /// The policy.
+        #[arg(value_name = "FILE.rego")]
+        file: PathBuf,
     },
 }
 

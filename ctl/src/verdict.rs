@@ -51,6 +51,14 @@ pub fn expectations(policy: &PolicyArgs, nonce: &Nonce, subject: ExpectedSubject
             }),
             allow_unappraised: policy.allow_unappraised,
         },
+        policy: match &policy.policy {
+            None => None,
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("read {}", path.display())).map_err(usage)?;
+                Some(ras_evidence::policy::Policy::parse(&path.display().to_string(), &text).map_err(usage)?)
+            }
+        },
     })
 }
 

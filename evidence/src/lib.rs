@@ -11,6 +11,7 @@
 //! - [`runtime_log`]: per-subject hash chains of runtime events, and their replay.
 //! - [`tsm`]: the raw reports of Linux configfs-tsm (TDX quotes, SEV-SNP reports) and where
 //!   their report data are.
+//! - [`policy`]: verification policy in Rego (regorus), and the default policy.
 //! - [`reference`]: reference values (`NAME SHA256` per line).
 //! - [`tpm`]: TPM 2.0 keys, quotes and signatures from their wire form, and PCR replay.
 //! - [`enrol`]: TPM AK enrolment: the EK certificate check and software `MakeCredential`.
@@ -24,6 +25,7 @@ pub mod enrol;
 pub mod jws;
 pub mod merkle;
 pub mod pem;
+pub mod policy;
 pub mod reference;
 pub mod report;
 pub mod runtime_log;

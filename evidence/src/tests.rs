@@ -115,6 +115,7 @@ fn expect(anchor: &[u8], nonce: &[u8], reference: &str) -> Expectations {
         reference: Some(ReferenceValues::parse(reference).unwrap()),
         allow_sim: false,
         tsm: TsmPolicy::default(),
+        policy: None,
     }
 }
 

@@ -131,6 +131,9 @@ pub struct Expectations {
     pub allow_sim: bool,
     /// How `tsm` reports are appraised.
     pub tsm: TsmPolicy,
+    /// A Rego policy that decides the `policy` check instead of the built-in rules (which
+    /// [`crate::policy::Policy::builtin`] restates in Rego).
+    pub policy: Option<crate::policy::Policy>,
 }
 
 /// A raw configfs-tsm report whose binding already held, handed to an [`Appraiser`].
@@ -292,6 +295,11 @@ impl Run {
         if !self.record(CheckName::Reference, reference) {
             return;
         }
+        if let Some(p) = &exp.policy {
+            let outcome = self.rego_policy(p, &claims, exp, &checked);
+            self.record(CheckName::Policy, outcome);
+            return;
+        }
         let policy = match &checked.tsm {
             _ if kind == "sim" && !exp.allow_sim => Err("evidence comes from the simulated TEE (sim), which proves nothing about hardware; pass --allow-sim to accept it".into()),
             _ if kind == "sim" => Ok(Outcome::Pass("tee sim accepted (--allow-sim)".into())),
@@ -310,6 +318,47 @@ impl Run {
             None => Ok(Outcome::Pass(format!("tee {kind} accepted"))),
         };
         self.record(CheckName::Policy, policy);
+    }
+}
+
+impl Run {
+    /// The `policy` check by a Rego policy: its input is the checks so far (all passed or
+    /// skipped, since the run stops at the first failure), the claims, the options, and what
+    /// the TEE report established.
+    fn rego_policy(
+        &self,
+        p: &crate::policy::Policy,
+        claims: &Claims,
+        exp: &Expectations,
+        checked: &Checked,
+    ) -> Result<Outcome, String> {
+        let checks: Vec<serde_json::Value> = self
+            .outcomes
+            .iter()
+            .map(|(name, o)| {
+                let (status, detail) = match o {
+                    Outcome::Pass(d) => ("pass", d.as_str()),
+                    Outcome::Fail(d) => ("fail", d.as_str()),
+                    Outcome::Skipped(d) => ("skipped", d.as_str()),
+                    Outcome::NotReached => ("not-reached", ""),
+                };
+                serde_json::json!({ "check": name.as_str(), "status": status, "detail": detail })
+            })
+            .collect();
+        let input = serde_json::json!({
+            "checks": checks,
+            "claims": claims,
+            "options": { "allow_sim": exp.allow_sim, "allow_unappraised": exp.tsm.allow_unappraised },
+            "tee": { "kind": checked.kind, "appraised": checked.tsm.as_ref().is_some_and(|t| t.appraised) },
+        });
+        let d = p.evaluate(&input).map_err(|e| e.to_string())?;
+        if d.allow {
+            Ok(Outcome::Pass(format!("policy {} allows", p.name())))
+        } else if d.reasons.is_empty() {
+            Err(format!("policy {} denies", p.name()))
+        } else {
+            Err(format!("policy {} denies: {}", p.name(), d.reasons.join("; ")))
+        }
     }
 }
 
@@ -573,6 +622,7 @@ mod tests {
             reference: None,
             allow_sim: true,
             tsm: TsmPolicy::default(),
+            policy: None,
         }
     }
 
@@ -593,6 +643,34 @@ mod tests {
             let r = check_freshness(&c, &e);
             assert!(r.is_err(), "iat {iat}: {r:?}");
         }
+    }
+
+    #[test]
+    fn the_default_rego_policy_decides_what_the_built_in_rules_decide() {
+        let f = fixture();
+        let nonce = b"12345678";
+        let host = jws::sign(&claims(nonce, Subject::Host), &f.chain, &f.ak).unwrap();
+        let mut tpm_claimed = claims(nonce, Subject::Host);
+        tpm_claimed.ras.tee = "tpm".into();
+        let mismatch = jws::sign(&tpm_claimed, &f.chain, &f.ak).unwrap();
+        for (ev, allow_sim) in [(&host, true), (&host, false), (&mismatch, true)] {
+            let mut e = expect(&f, nonce);
+            e.allow_sim = allow_sim;
+            let built_in = verify(ev, &e);
+            e.policy = Some(crate::policy::Policy::builtin());
+            let rego = verify(ev, &e);
+            assert_eq!(built_in.passed(), rego.passed(), "{built_in:?}\n{rego:?}");
+            assert_eq!(built_in.first_failure().map(|f| f.0), rego.first_failure().map(|f| f.0));
+        }
+        // And a policy of one's own can refuse what the built-in rules accept.
+        let mut e = expect(&f, nonce);
+        let own = "package ras\nimport rego.v1\ndefault allow := false\nallow if input.claims.ras.caller.exe == \"/usr/bin/app\"\ndeny contains \"only /usr/bin/app may attest\" if not allow\n";
+        e.policy = Some(crate::policy::Policy::parse("own.rego", own).unwrap());
+        let v = verify(&host, &e);
+        assert_eq!(
+            v.first_failure(),
+            Some((CheckName::Policy, "policy own.rego denies: only /usr/bin/app may attest"))
+        );
     }
 
     #[test]

@@ -43,6 +43,9 @@ _rasctl() {
             rasctl,measure)
                 cmd="rasctl__subcmd__measure"
                 ;;
+            rasctl,policy)
+                cmd="rasctl__subcmd__policy"
+                ;;
             rasctl,reference)
                 cmd="rasctl__subcmd__reference"
                 ;;
@@ -157,6 +160,9 @@ _rasctl() {
             rasctl__subcmd__help,measure)
                 cmd="rasctl__subcmd__help__subcmd__measure"
                 ;;
+            rasctl__subcmd__help,policy)
+                cmd="rasctl__subcmd__help__subcmd__policy"
+                ;;
             rasctl__subcmd__help,reference)
                 cmd="rasctl__subcmd__help__subcmd__reference"
                 ;;
@@ -202,6 +208,12 @@ _rasctl() {
             rasctl__subcmd__help__subcmd__measure,extend)
                 cmd="rasctl__subcmd__help__subcmd__measure__subcmd__extend"
                 ;;
+            rasctl__subcmd__help__subcmd__policy,check)
+                cmd="rasctl__subcmd__help__subcmd__policy__subcmd__check"
+                ;;
+            rasctl__subcmd__help__subcmd__policy,default)
+                cmd="rasctl__subcmd__help__subcmd__policy__subcmd__default"
+                ;;
             rasctl__subcmd__help__subcmd__reference,record)
                 cmd="rasctl__subcmd__help__subcmd__reference__subcmd__record"
                 ;;
@@ -222,6 +234,24 @@ _rasctl() {
                 ;;
             rasctl__subcmd__measure__subcmd__help,help)
                 cmd="rasctl__subcmd__measure__subcmd__help__subcmd__help"
+                ;;
+            rasctl__subcmd__policy,check)
+                cmd="rasctl__subcmd__policy__subcmd__check"
+                ;;
+            rasctl__subcmd__policy,default)
+                cmd="rasctl__subcmd__policy__subcmd__default"
+                ;;
+            rasctl__subcmd__policy,help)
+                cmd="rasctl__subcmd__policy__subcmd__help"
+                ;;
+            rasctl__subcmd__policy__subcmd__help,check)
+                cmd="rasctl__subcmd__policy__subcmd__help__subcmd__check"
+                ;;
+            rasctl__subcmd__policy__subcmd__help,default)
+                cmd="rasctl__subcmd__policy__subcmd__help__subcmd__default"
+                ;;
+            rasctl__subcmd__policy__subcmd__help,help)
+                cmd="rasctl__subcmd__policy__subcmd__help__subcmd__help"
                 ;;
             rasctl__subcmd__reference,help)
                 cmd="rasctl__subcmd__reference__subcmd__help"
@@ -260,7 +290,7 @@ _rasctl() {
 
     case "${cmd}" in
         rasctl)
-            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca help"
+            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -530,7 +560,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__attest)
-            opts="-h --connect --container --type --vm --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --out --timeout --concurrency --socket --json --help"
+            opts="-h --connect --container --type --vm --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --policy --out --timeout --concurrency --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,6 +595,10 @@ _rasctl() {
                     return 0
                     ;;
                 --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -920,7 +954,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help)
-            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca help"
+            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1199,6 +1233,48 @@ _rasctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rasctl__subcmd__help__subcmd__policy)
+            opts="default check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__policy__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__policy__subcmd__default)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rasctl__subcmd__help__subcmd__reference)
             opts="record"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1388,6 +1464,116 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__measure__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy)
+            opts="-h --socket --json --help default check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy__subcmd__check)
+            opts="-h --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy__subcmd__default)
+            opts="-h --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy__subcmd__help)
+            opts="default check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy__subcmd__help__subcmd__default)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__policy__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1658,7 +1844,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__verify)
-            opts="-h --nonce --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --container --type --socket --json --help"
+            opts="-h --nonce --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --policy --container --type --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1681,6 +1867,10 @@ _rasctl() {
                     return 0
                     ;;
                 --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

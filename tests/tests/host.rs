@@ -273,3 +273,50 @@ fn an_unreachable_rasd_is_explained_with_what_to_do() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("group adm"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_rego_policy_decides_the_policy_check_and_names_its_errors() {
+    let r = Rasd::start(&[]);
+    let n = nonce();
+    let ev = r.evidence(&n, "ev.jws");
+    let trust = r.trust_anchor();
+    let write = |name: &str, text: &str| {
+        let p = r.path(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    // The default policy, printed, compiles and decides as the built-in rules do.
+    let out = r.rasctl(&["policy", "default"]);
+    assert_eq!(out.status.code(), Some(0));
+    let default = write("default.rego", &text(&out.stdout));
+    assert_eq!(r.rasctl(&["policy", "check", &default]).status.code(), Some(0));
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--policy", &default]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--policy", &default]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--allow-sim"), "{out}");
+
+    // A policy of one's own, on the claims: only this caller's executable may attest.
+    let rasctl = ras_tests::bin("rasctl").display().to_string();
+    let own = format!(
+        "package ras\nimport rego.v1\ndefault allow := false\nallow if input.claims.ras.caller.exe == {rasctl:?}\ndeny contains \"only rasctl may attest\" if not allow\n"
+    );
+    let own = write("own.rego", &own);
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--policy", &own]);
+    assert_eq!(code, 0, "{out}");
+    let other = write(
+        "other.rego",
+        "package ras\nimport rego.v1\ndefault allow := false\ndeny contains \"only /usr/bin/app may attest\" if true\n",
+    );
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--policy", &other]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("only /usr/bin/app may attest"), "{out}");
+
+    // A broken policy is a usage error that names its file and line.
+    let broken = write("broken.rego", "package ras\n\nallow if {\n  input.x ==\n}\n");
+    let out = r.rasctl(&["policy", "check", &broken]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("broken.rego:"), "{}", text(&out.stderr));
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--policy", &broken]);
+    assert_eq!(code, 2, "{out}");
+}

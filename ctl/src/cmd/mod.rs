@@ -8,6 +8,7 @@ mod ca;
 mod container;
 mod evidence;
 mod measure;
+mod policy;
 mod reference;
 mod status;
 mod tpm;
@@ -34,5 +35,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Agent(a) => agent::run(&cli.socket, a),
         Command::Tpm(c) => tpm::run(json, c),
         Command::Ca(c) => ca::run(json, c),
+        Command::Policy(c) => policy::run(json, c),
     }
 }

@@ -27,8 +27,15 @@ pub fn run(json: bool, c: ReferenceCommand) -> Result<(), Failure> {
             .ok()
             .and_then(|n| Nonce::from_bytes(n).ok())
             .ok_or_else(|| refused(anyhow!("eat_nonce is not a base64url nonce of 8 to 64 bytes")))?;
-        let policy =
-            PolicyArgs { trust, reference: None, allow_sim, tsm_appraiser, allow_unappraised, max_age: i64::MAX / 4 };
+        let policy = PolicyArgs {
+            trust,
+            reference: None,
+            allow_sim,
+            tsm_appraiser,
+            allow_unappraised,
+            max_age: i64::MAX / 4,
+            policy: None,
+        };
         let exp = expectations(&policy, &nonce, ExpectedSubject::Any)?;
         if let Some((check, reason)) = verify(&text, &exp).first_failure() {
             return Err(refused(anyhow!("not recording: the {} check failed: {reason}", check.as_str())));
