@@ -528,3 +528,66 @@ fn on_sigterm_a_call_in_flight_still_gets_its_reply() {
     assert!(status.success(), "rasd exited with {status}");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init as i32), nix::sys::signal::Signal::SIGCONT);
 }
+
+/// `--json` applies to every subcommand: its output is JSON lines, or its error a JSON object
+/// on stderr, or it refuses `--json` where there is no result to print (`agent`).
+#[test]
+fn every_subcommand_speaks_json_or_refuses_it() {
+    let r = Rasd::start(&[]);
+    let n = ras_tests::nonce();
+    let ev = r.evidence(&n, "ev.jws");
+    let trust = r.trust_anchor();
+    let (ev, trust) = (ev.to_str().unwrap().to_string(), trust.to_str().unwrap().to_string());
+    let unix = format!("unix:{}", r.socket().display());
+    let missing = r.path("missing").to_str().unwrap().to_string();
+    let content = format!("sha256:{}", "ab".repeat(32));
+    let policy = r.path("p.rego");
+    std::fs::write(&policy, "package ras\nallow := true\n").unwrap();
+    let policy = policy.to_str().unwrap().to_string();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["status"],
+        vec!["evidence", "--nonce", "0011223344556677"],
+        vec!["verify", &ev, "--nonce", &n, "--trust", &trust, "--allow-sim"],
+        vec!["verify", &ev, "--nonce", &n, "--trust", &trust],
+        vec!["trust-anchor"],
+        vec!["ak", "show"],
+        vec!["ak", "csr"],
+        vec!["ak", "import", &missing],
+        vec!["ak", "enrollment"],
+        vec!["ak", "activate", &missing],
+        vec!["reference", "record", &ev],
+        vec!["bench", "--op", "ping", "-n", "20"],
+        vec!["container", "list"],
+        vec!["container", "add", "nosuch", "--type", "docker"],
+        vec!["container", "remove", "nosuch", "--type", "docker"],
+        vec!["measure", "extend", "--domain", "app", "--operation", "load", "--content", &content],
+        vec!["attest", "--connect", &unix, "--trust", &trust, "--allow-sim"],
+        vec!["tpm", "export", &ev, "--out-dir", &missing],
+        vec!["tpm", "enroll", "--connect", &unix, "--ek-ca", &missing],
+        vec!["ca", "challenge", &missing, "--ek-ca", &missing, "--out", &missing, "--secret-out", &missing],
+        vec!["policy", "default"],
+        vec!["policy", "check", &policy],
+    ];
+    for args in &runs {
+        let out = r.rasctl(&[&["--json"], args.as_slice()].concat());
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        if out.status.success() {
+            assert!(!stdout.trim().is_empty(), "{args:?}: no output");
+            for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+                assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "{args:?}: not JSON: {line}");
+            }
+        } else if stdout.trim().is_empty() {
+            let e: serde_json::Value = serde_json::from_str(stderr.trim())
+                .unwrap_or_else(|_| panic!("{args:?}: the error is not JSON: {stderr}"));
+            assert!(e["error"].is_string() && e["exit"] == out.status.code().unwrap(), "{args:?}: {e}");
+        } else {
+            // A verdict that failed is printed as JSON and exits 1.
+            for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+                assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "{args:?}: not JSON: {line}");
+            }
+        }
+    }
+    let out = r.rasctl(&["--json", "agent"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no JSON output"), "{}", text(&out.stderr));
+}

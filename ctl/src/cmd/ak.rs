@@ -27,6 +27,10 @@ pub fn run(socket: &Path, json: bool, c: AkCommand) -> Result<(), Failure> {
         }
         AkCommand::Csr { out } => {
             let r = rt.block_on(call(socket, &CreateAkCsr {}))?;
+            if json && out.is_none() {
+                print_json(&json!({ "csr": r.csr }));
+                return Ok(());
+            }
             emit(out.as_deref(), &r.csr)
         }
         AkCommand::Import { chain } => {
@@ -57,6 +61,10 @@ pub fn run(socket: &Path, json: bool, c: AkCommand) -> Result<(), Failure> {
                 usage(anyhow::anyhow!("{}: not a challenge from rasctl ca challenge: {e}", challenge.display()))
             })?;
             let r = rt.block_on(call(socket, &call_))?;
+            if json && out.is_none() {
+                print_json(&json!({ "credential": r.credential }));
+                return Ok(());
+            }
             emit(out.as_deref(), &format!("{}\n", r.credential))
         }
     }

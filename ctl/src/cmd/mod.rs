@@ -32,6 +32,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Container(c) => container::run(&cli.socket, json, c),
         Command::Measure(c) => measure::run(&cli.socket, json, c),
         Command::Attest(a) => attest::run(json, a),
+        // The agent serves until stopped and prints progress, not a result.
+        Command::Agent(_) if json => Err(crate::failure::usage(anyhow::anyhow!(
+            "rasctl agent has no JSON output: it answers challenges until it is stopped; drop --json"
+        ))),
         Command::Agent(a) => agent::run(&cli.socket, a),
         Command::Tpm(c) => tpm::run(json, c),
         Command::Ca(c) => ca::run(json, c),

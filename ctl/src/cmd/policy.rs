@@ -11,6 +11,10 @@ use crate::output::{emit, print_json};
 
 pub fn run(json: bool, c: PolicyCommand) -> Result<(), Failure> {
     match c {
+        PolicyCommand::Default if json => {
+            print_json(&json!({ "policy": DEFAULT }));
+            Ok(())
+        }
         PolicyCommand::Default => emit(None, DEFAULT),
         PolicyCommand::Check { file } => {
             let text =
