@@ -179,7 +179,18 @@ async fn vsock_accept_loop(listener: tokio_vsock::VsockListener, daemon: Arc<Dae
                 let span = tracing::info_span!("conn", socket = "vsock", peer_cid = addr.cid());
                 tokio::spawn(
                     async move {
-                        connection::serve_stream(stream, Origin::Vm(addr.cid()), SocketKind::Vsock, daemon, None).await;
+                        // Each guest has a fixed share of the port's connections and calls, as each
+                        // container has on the container socket: one guest cannot take them all.
+                        let bucket = crate::quota::Bucket::Vm(addr.cid());
+                        let Some(slot) = daemon.quotas.connect(&bucket) else {
+                            let max = daemon.quotas.max_connections();
+                            info!(guest = %bucket, max, "guest holds its share of connections; closing the new one");
+                            return;
+                        };
+                        let d = daemon.clone();
+                        connection::serve_stream(stream, Origin::Vm(addr.cid()), SocketKind::Vsock, d, Some(&slot))
+                            .await;
+                        drop(slot);
                         drop(permit);
                     }
                     .instrument(span),

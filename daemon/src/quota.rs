@@ -3,7 +3,8 @@
 //! alone lets one container take every slot and starve the others; these make each
 //! container's share fixed. The container socket is mode 0666, so host processes can
 //! connect to it too (to be refused per call): they share one bucket per uid, so that an
-//! unprivileged host user cannot take the containers' slots either.
+//! unprivileged host user cannot take the containers' slots either. On the AF_VSOCK port each
+//! VM guest (by the CID the kernel reported) has the same fixed share.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ pub enum Bucket {
     Container(ContainerRef),
     /// A caller in no (single) container, by uid.
     Uid(u32),
+    /// A VM guest on the AF_VSOCK port, by its CID.
+    Vm(u32),
 }
 
 impl std::fmt::Display for Bucket {
@@ -26,6 +29,7 @@ impl std::fmt::Display for Bucket {
         match self {
             Bucket::Container(c) => c.fmt(f),
             Bucket::Uid(uid) => write!(f, "uid {uid} outside any container"),
+            Bucket::Vm(cid) => write!(f, "vm cid {cid}"),
         }
     }
 }
@@ -117,6 +121,15 @@ mod tests {
         drop(a1);
         assert_eq!(q.connections(&c("a")), 1);
         assert!(q.connect(&c("a")).is_some(), "a slot given back is reusable");
+    }
+
+    #[test]
+    fn each_vm_guest_has_its_own_share_apart_from_containers() {
+        let q = Quotas::new(1, 1);
+        let _a = q.connect(&Bucket::Vm(3)).unwrap();
+        assert!(q.connect(&Bucket::Vm(3)).is_none(), "a second connection of CID 3 is refused");
+        assert!(q.connect(&Bucket::Vm(4)).is_some(), "CID 4 is not affected");
+        assert!(q.connect(&c("3")).is_some(), "nor is a container");
     }
 
     #[tokio::test]
