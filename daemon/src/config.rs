@@ -109,11 +109,11 @@ pub struct Args {
     /// are exempt); then it is closed, so idle peers cannot hold every connection slot. Default: 120 s.
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<u64>,
-    /// Most connections one container may hold open on the container socket; more are
-    /// closed at once, so one container cannot take the slots of the others. Default: 32.
+    /// Most connections one container may hold open on the container socket (and one VM guest
+    /// on the vsock port); more are closed at once, so one cannot take the slots of the others. Default: 32.
     #[arg(long, value_name = "N")]
     pub max_container_connections: Option<usize>,
-    /// Most calls of one container served at once; more wait their turn. Default: 8.
+    /// Most calls of one container (or VM guest) served at once; more wait their turn. Default: 8.
     #[arg(long, value_name = "N")]
     pub max_container_calls: Option<usize>,
     /// Register a container on its first connection to the container socket

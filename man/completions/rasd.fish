@@ -20,8 +20,8 @@ complete -c rasd -l socket-group -d 'Group that owns the host socket: its member
 complete -c rasd -l max-message-size -d 'Largest accepted message, in bytes. Default: 1048576 (1 MiB; 256 B to 64 MiB)' -r
 complete -c rasd -l max-connections -d 'Most connections served at once per socket; more wait in the accept queue. Default: 1024' -r
 complete -c rasd -l idle-timeout -d 'Seconds a connection may wait before sending its next whole message (agent streams are exempt); then it is closed, so idle peers cannot hold every connection slot. Default: 120 s' -r
-complete -c rasd -l max-container-connections -d 'Most connections one container may hold open on the container socket; more are closed at once, so one container cannot take the slots of the others. Default: 32' -r
-complete -c rasd -l max-container-calls -d 'Most calls of one container served at once; more wait their turn. Default: 8' -r
+complete -c rasd -l max-container-connections -d 'Most connections one container may hold open on the container socket (and one VM guest on the vsock port); more are closed at once, so one cannot take the slots of the others. Default: 32' -r
+complete -c rasd -l max-container-calls -d 'Most calls of one container (or VM guest) served at once; more wait their turn. Default: 8' -r
 complete -c rasd -l auto-register -d 'Register a container on its first connection to the container socket (`--auto-register=false` overrides the file). Default: false' -r -f -a "true\t''
 false\t''"
 complete -c rasd -l health-check -d 'Minutes between health checks of agents; <= 0 turns them off (at most 10080, a week). Default: 0 (off)' -r
