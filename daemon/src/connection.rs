@@ -134,6 +134,20 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
         // MESSAGE is a sentence for `journalctl -u rasd`; the RAS_* fields carry the same.
         let who = Caller(&ctx.origin);
         match &result {
+            Ok(_) if issues_evidence(&req.method) => {
+                let key = format!("{who} {}", req.method);
+                match ctx.daemon.audit.issued(&key, std::time::Instant::now()) {
+                    Some(more) => span.in_scope(|| {
+                        info!(
+                            outcome = "ok",
+                            audit = true,
+                            "{who} called {}: evidence issued ({more} more since the last such line)",
+                            req.method
+                        )
+                    }),
+                    None => span.in_scope(|| debug!(outcome = "ok", "{who} called {}: ok", req.method)),
+                }
+            }
             Ok(_) => span.in_scope(|| debug!(outcome = "ok", "{who} called {}: ok", req.method)),
             Err(e) => span.in_scope(|| info!(outcome = e.name.as_str(), "{who} called {}: {}", req.method, e.name)),
         }
@@ -141,6 +155,11 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             return;
         }
     }
+}
+
+/// Methods whose success hands out signed evidence.
+fn issues_evidence(method: &str) -> bool {
+    matches!(method, "io.ras.Attestation.GetEvidence" | "io.ras.Remote.Challenge")
 }
 
 /// Feeds an agent its events until either side ends the stream. The connection closes with

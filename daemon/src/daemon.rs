@@ -91,6 +91,8 @@ pub struct Daemon {
     pub root_dir: std::fs::File,
     /// Per-container connection and call quotas.
     pub quotas: Quotas,
+    /// The info-level trail of issued evidence.
+    pub audit: crate::audit::Audit,
 }
 
 /// Looks up a group the operator named; a name that does not resolve is a configuration
@@ -178,6 +180,7 @@ impl Daemon {
             own_root: (root_meta.dev(), root_meta.ino()),
             root_dir,
             quotas,
+            audit: Default::default(),
         })
     }
 }

@@ -21,6 +21,7 @@
 
 pub mod agents;
 pub mod ak;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod connection;

@@ -320,3 +320,19 @@ fn a_rego_policy_decides_the_policy_check_and_names_its_errors() {
     let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--policy", &broken]);
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn issued_evidence_leaves_one_audit_line_per_caller_and_minute() {
+    let r = Rasd::start(&[]);
+    for _ in 0..5 {
+        r.evidence(&nonce(), "ev.jws");
+    }
+    // Each rasctl is another process (pid), so another caller: five lines. Twenty calls of
+    // one process are one line.
+    let log = r.log();
+    assert_eq!(log.matches("called io.ras.Attestation.GetEvidence: evidence issued").count(), 5, "{log}");
+    let out = r.rasctl(&["bench", "--op", "evidence", "-n", "20", "-c", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = r.log();
+    assert_eq!(log.matches("called io.ras.Attestation.GetEvidence: evidence issued").count(), 6, "{log}");
+}
