@@ -263,6 +263,12 @@ pub struct EvidenceArgs {
     /// Assert which container this is; rasd refuses if the kernel says otherwise.
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,
+    /// Bind this sha256 (64 hex digits): the evidence carries it as `ras.bind`.
+    #[arg(long, value_name = "HEX", conflicts_with = "bind_key")]
+    pub bind: Option<String>,
+    /// Bind this public key (PEM): the sha256 of its SubjectPublicKeyInfo.
+    #[arg(long, value_name = "FILE")]
+    pub bind_key: Option<PathBuf>,
 }
 
 /// `rasctl verify`
@@ -283,6 +289,12 @@ pub struct VerifyArgs {
     /// Runtime of --container.
     #[arg(long = "type", value_name = "TYPE", default_value = "docker", value_parser = RUNTIMES, requires = "container")]
     pub runtime: String,
+    /// Expect the evidence to bind this sha256 (64 hex digits).
+    #[arg(long, value_name = "HEX", conflicts_with = "bind_key")]
+    pub bind: Option<String>,
+    /// Expect the evidence to bind this public key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub bind_key: Option<PathBuf>,
 }
 
 /// What a verifier accepts: shared by `verify` and, later, `attest`.

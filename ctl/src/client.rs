@@ -159,6 +159,24 @@ pub fn explain_refusal(method: &str, at: &dyn std::fmt::Display, e: ras_proto::P
 /// Size of a generated nonce.
 pub const NONCE_BYTES: usize = 32;
 
+/// The digest `--bind HEX` or `--bind-key FILE` names: 64 lowercase hex digits, the key's
+/// being the sha256 of its SubjectPublicKeyInfo (a PEM `PUBLIC KEY`).
+pub fn bind_arg(hex_digest: Option<&str>, key: Option<&Path>) -> Result<Option<String>, Failure> {
+    if let Some(h) = hex_digest {
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(crate::failure::usage(anyhow!("--bind {h:?}: 64 hex digits (a sha256)")));
+        }
+        return Ok(Some(h.to_ascii_lowercase()));
+    }
+    let Some(path) = key else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read {}", path.display()))
+        .map_err(crate::failure::usage)?;
+    let mut ders = ras_evidence::pem::parse_label(&text, "PUBLIC KEY")
+        .map_err(|e| crate::failure::usage(anyhow!("--bind-key {}: {e}", path.display())))?;
+    Ok(Some(ras_evidence::sha256_hex(&ders.swap_remove(0))))
+}
+
 /// A fresh random nonce.
 pub fn fresh_nonce() -> Result<Nonce, Failure> {
     let mut n = [0u8; NONCE_BYTES];

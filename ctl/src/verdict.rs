@@ -51,6 +51,7 @@ pub fn expectations(policy: &PolicyArgs, nonce: &Nonce, subject: ExpectedSubject
             }),
             allow_unappraised: policy.allow_unappraised,
         },
+        bind: None,
         policy: match &policy.policy {
             None => None,
             Some(path) => {

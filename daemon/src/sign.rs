@@ -28,6 +28,8 @@ pub struct EvidenceInput<'a> {
     pub measurements: Vec<Measurement>,
     /// Claims the workload reported.
     pub workload_claims: Option<Value>,
+    /// The digest the caller asked to bind.
+    pub bind: Option<String>,
 }
 
 /// `SigningFailed` with a reason.
@@ -67,6 +69,7 @@ pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Re
             measurements: input.measurements,
             tee: daemon.tee.kind().into(),
             runtime_log,
+            bind: input.bind.clone(),
             tpm_quote,
             workload_claims: input.workload_claims,
         },

@@ -105,7 +105,7 @@ async fn the_vsock_port_serves_agents_only_and_a_dead_vm_agent_fails_at_once() {
     let d = daemon(dir.path());
     let mut c = vm_conn(&d, 42);
     let nonce = Nonce::from_hex("0011223344556677").unwrap();
-    let err = c.call(&GetEvidence { nonce: nonce.clone(), container: None }).await.unwrap_err();
+    let err = c.call(&GetEvidence { nonce: nonce.clone(), container: None, bind: None }).await.unwrap_err();
     assert!(matches!(err, ProtoError::Call(e) if e.name == "org.varlink.service.InterfaceNotFound"));
 
     let mut serve_conn = vm_conn(&d, 42);

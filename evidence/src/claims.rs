@@ -36,6 +36,10 @@ pub struct RasClaims {
     /// The subject's runtime measurement log, when it has entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_log: Option<crate::runtime_log::RuntimeLog>,
+    /// A sha256 (hex) the caller asked rasd to bind, such as that of its public key. rasd
+    /// vouches only that the caller it names asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
     /// A fresh TPM quote of the host's PCRs for this evidence (`tee: tpm` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm_quote: Option<TpmQuote>,

@@ -156,6 +156,7 @@ mod tests {
                 measurements: vec![],
                 tee: "sim".into(),
                 runtime_log: None,
+                bind: None,
                 tpm_quote: None,
                 workload_claims: None,
             },

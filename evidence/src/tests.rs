@@ -99,6 +99,7 @@ fn claims(nonce: &[u8], q: TpmQuote) -> Claims {
             measurements: vec![],
             tee: "tpm".into(),
             runtime_log: None,
+            bind: None,
             tpm_quote: Some(q),
             workload_claims: None,
         },
@@ -115,6 +116,7 @@ fn expect(anchor: &[u8], nonce: &[u8], reference: &str) -> Expectations {
         reference: Some(ReferenceValues::parse(reference).unwrap()),
         allow_sim: false,
         tsm: TsmPolicy::default(),
+        bind: None,
         policy: None,
     }
 }

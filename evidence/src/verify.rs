@@ -131,6 +131,8 @@ pub struct Expectations {
     pub allow_sim: bool,
     /// How `tsm` reports are appraised.
     pub tsm: TsmPolicy,
+    /// The sha256 (hex) the evidence must bind (`ras.bind`), if the verifier asked for one.
+    pub bind: Option<String>,
     /// A Rego policy that decides the `policy` check instead of the built-in rules (which
     /// [`crate::policy::Policy::builtin`] restates in Rego).
     pub policy: Option<crate::policy::Policy>,
@@ -529,7 +531,14 @@ fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, Strin
     if age > exp.max_age {
         return Err(format!("evidence is {age}s old, more than --max-age {}s", exp.max_age));
     }
-    Ok(Outcome::Pass(format!("nonce matches; issued {}s ago (max {}s)", age.max(0), exp.max_age)))
+    let mut detail = format!("nonce matches; issued {}s ago (max {}s)", age.max(0), exp.max_age);
+    match (&exp.bind, &claims.ras.bind) {
+        (None, _) => {}
+        (Some(want), Some(got)) if want.eq_ignore_ascii_case(got) => detail.push_str(&format!("; binds {want}")),
+        (Some(want), Some(got)) => return Err(format!("the evidence binds {got}, expected {want}")),
+        (Some(want), None) => return Err(format!("the evidence binds nothing, expected {want}")),
+    }
+    Ok(Outcome::Pass(detail))
 }
 
 /// What the verifier asked for is read one way only: 12 to 64 hex digits are an id or its
@@ -606,6 +615,7 @@ mod tests {
                 measurements: vec![],
                 tee: "sim".into(),
                 runtime_log: None,
+                bind: None,
                 tpm_quote: None,
                 workload_claims: None,
             },
@@ -622,6 +632,7 @@ mod tests {
             reference: None,
             allow_sim: true,
             tsm: TsmPolicy::default(),
+            bind: None,
             policy: None,
         }
     }
@@ -671,6 +682,21 @@ mod tests {
             v.first_failure(),
             Some((CheckName::Policy, "policy own.rego denies: only /usr/bin/app may attest"))
         );
+    }
+
+    #[test]
+    fn a_bind_asked_for_must_be_the_one_in_the_evidence() {
+        let f = fixture();
+        let mut c = claims(b"12345678", Subject::Host);
+        c.ras.bind = Some("ab".repeat(32));
+        let ev = jws::sign(&c, &f.chain, &f.ak).unwrap();
+        let mut e = expect(&f, b"12345678");
+        e.bind = Some("AB".repeat(32));
+        assert!(verify(&ev, &e).passed());
+        e.bind = Some("cd".repeat(32));
+        assert_eq!(failure(&verify(&ev, &e)), CheckName::Freshness);
+        let unbound = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &f.ak).unwrap();
+        assert_eq!(failure(&verify(&unbound, &e)), CheckName::Freshness);
     }
 
     #[test]

@@ -104,6 +104,7 @@ fuzz_target!(|data: &[u8]| {
         reference: (mode & 16 != 0).then(|| f.reference.clone()),
         allow_sim: mode & 8 != 0,
         tsm: Default::default(),
+        bind: None,
         policy: None,
     };
 

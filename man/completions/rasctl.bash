@@ -924,7 +924,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__evidence)
-            opts="-h --nonce --out --container --socket --json --help"
+            opts="-h --nonce --out --container --bind --bind-key --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,6 +939,14 @@ _rasctl() {
                     return 0
                     ;;
                 --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1844,7 +1852,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__verify)
-            opts="-h --nonce --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --policy --container --type --socket --json --help"
+            opts="-h --nonce --trust --reference --allow-sim --tsm-appraiser --allow-unappraised --max-age --policy --container --type --bind --bind-key --socket --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1880,6 +1888,14 @@ _rasctl() {
                     ;;
                 --type)
                     COMPREPLY=($(compgen -W "docker podman containerd crio" -- "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --socket)

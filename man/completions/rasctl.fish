@@ -49,6 +49,8 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand status" -s h -l help -d 'P
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l nonce -d 'Nonce, hex, 8 to 64 bytes (default: 32 fresh random bytes)' -r
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l out -d 'Write the evidence to FILE instead of standard output (- is standard output)' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l container -d 'Assert which container this is; rasd refuses if the kernel says otherwise' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l bind -d 'Bind this sha256 (64 hex digits): the evidence carries it as `ras.bind`' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l bind-key -d 'Bind this public key (PEM): the sha256 of its SubjectPublicKeyInfo' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -l json -d 'Print machine-readable JSON instead of text'
 complete -c rasctl -n "__fish_rasctl_using_subcommand evidence" -s h -l help -d 'Print help'
@@ -63,6 +65,8 @@ complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l type -d 'Runtim
 podman\t''
 containerd\t''
 crio\t''"
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l bind -d 'Expect the evidence to bind this sha256 (64 hex digits)' -r
+complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l bind-key -d 'Expect the evidence to bind this public key (PEM)' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l socket -d 'rasd socket' -r -F
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l allow-sim -d 'Accept evidence from the simulated TEE'
 complete -c rasctl -n "__fish_rasctl_using_subcommand verify" -l allow-unappraised -d 'Accept tsm evidence whose hardware signature was not appraised (no --tsm-appraiser): the report data still bind the AK, but nothing proves the report came from hardware'

@@ -336,3 +336,43 @@ fn issued_evidence_leaves_one_audit_line_per_caller_and_minute() {
     let log = r.log();
     assert_eq!(log.matches("called io.ras.Attestation.GetEvidence: evidence issued").count(), 6, "{log}");
 }
+
+#[test]
+fn evidence_binds_the_key_the_caller_names_and_the_verifier_checks_it() {
+    let r = Rasd::start(&[]);
+    let trust = r.trust_anchor();
+    let key = |name: &str| {
+        let p = r.path(name);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkey -pubout -out {}",
+                p.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        p.to_str().unwrap().to_string()
+    };
+    let (mine, other) = (key("mine.pem"), key("other.pem"));
+    let n = nonce();
+    let ev = r.path("bound.jws");
+    let out = r.rasctl(&["evidence", "--nonce", &n, "--bind-key", &mine, "--out", ev.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--bind-key", &mine]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify(&r, &ev, &n, &trust, &["--allow-sim", "--bind-key", &other]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the evidence binds"), "{out}");
+    // Evidence without a bind does not pass a verifier that asks for one.
+    let plain = r.evidence(&n, "plain.jws");
+    let (code, out) = verify(&r, &plain, &n, &trust, &["--allow-sim", "--bind-key", &mine]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("binds nothing"), "{out}");
+    // A bind that is not a sha256 is refused before rasd is asked (exit 2), and by rasd too.
+    let out = r.rasctl(&["evidence", "--nonce", &n, "--bind", "xyz"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let mut raw = ras_tests::Raw::connect(&r.socket());
+    let reply = raw.call("io.ras.Attestation.GetEvidence", serde_json::json!({"nonce": n, "bind": "AB"}));
+    assert_eq!(reply["error"], "org.varlink.service.InvalidParameter", "{reply}");
+}

@@ -305,7 +305,7 @@ async fn one(op: BenchOp, conn: &mut Conn, container: &Option<ContainerRef>) -> 
     let nonce = || fresh_nonce().map_err(|f| ProtoError::Io(std::io::Error::other(f.error.to_string())));
     match op {
         BenchOp::Ping => conn.call(&GetInfo {}).await.map(drop),
-        BenchOp::Evidence => conn.call(&GetEvidence { nonce: nonce()?, container: None }).await.map(drop),
+        BenchOp::Evidence => conn.call(&GetEvidence { nonce: nonce()?, container: None, bind: None }).await.map(drop),
         BenchOp::Remote | BenchOp::Container => {
             let call = Challenge { nonce: nonce()?, container: container.clone(), vm: None, peer: None };
             conn.call(&call).await.map(drop)
@@ -326,7 +326,7 @@ fn describe_first(op: BenchOp, e: ProtoError) -> Failure {
 fn signing_input(socket: &Path) -> Vec<u8> {
     let real = tokio::runtime::Builder::new_current_thread().enable_all().build().ok().and_then(|rt| {
         rt.block_on(async {
-            let call = GetEvidence { nonce: fresh_nonce().ok()?, container: None };
+            let call = GetEvidence { nonce: fresh_nonce().ok()?, container: None, bind: None };
             crate::client::call(socket, &call).await.ok()
         })
     });

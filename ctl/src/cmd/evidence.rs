@@ -4,7 +4,7 @@ use ras_proto::api::attestation::GetEvidence;
 use serde_json::json;
 
 use crate::cli::EvidenceArgs;
-use crate::client::{call, fresh_nonce, nonce_arg, runtime};
+use crate::client::{bind_arg, call, fresh_nonce, nonce_arg, runtime};
 use crate::failure::Failure;
 use crate::output::{emit, print_json};
 
@@ -13,7 +13,8 @@ pub fn run(socket: &std::path::Path, json: bool, a: EvidenceArgs) -> Result<(), 
         Some(n) => nonce_arg(n)?,
         None => fresh_nonce()?,
     };
-    let request = GetEvidence { nonce: nonce.clone(), container: a.container.clone() };
+    let bind = bind_arg(a.bind.as_deref(), a.bind_key.as_deref())?;
+    let request = GetEvidence { nonce: nonce.clone(), container: a.container.clone(), bind };
     let reply = runtime()?.block_on(call(socket, &request))?;
     if json {
         print_json(&json!({ "nonce": nonce, "evidence": reply.evidence }));

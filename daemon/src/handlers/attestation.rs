@@ -24,8 +24,14 @@ pub async fn get_evidence(
     call: GetEvidence,
 ) -> Result<Evidence, VarlinkError> {
     let measurements = measure(daemon, subject).await?;
-    let input =
-        EvidenceInput { nonce: &call.nonce, subject, caller: Some(caller), measurements, workload_claims: None };
+    let input = EvidenceInput {
+        nonce: &call.nonce,
+        subject,
+        caller: Some(caller),
+        measurements,
+        workload_claims: None,
+        bind: call.bind.clone(),
+    };
     let evidence = sign_evidence(daemon, input).await?;
     debug!(subject = %subject.claim(), exe = %caller.exe, "evidence issued");
     Ok(Evidence { evidence })

@@ -38,6 +38,7 @@ pub async fn challenge(
                 caller: Some(caller),
                 measurements,
                 workload_claims: None,
+                bind: None,
             };
             let evidence = sign_evidence(d, input).await?;
             debug!(peer, subject = "host", "remote challenge answered");
@@ -62,6 +63,7 @@ pub async fn challenge(
         caller: answer.identity.as_ref(),
         measurements: answer.measurements,
         workload_claims: answer.claims,
+        bind: None,
     };
     let evidence = sign_evidence(d, input).await?;
     debug!(peer, subject = %subject.claim(), agent = %key, "remote challenge answered through the agent");

@@ -11,7 +11,7 @@ use crate::VarlinkError;
 /// The interface name.
 pub const INTERFACE: &str = "io.ras.Attestation";
 
-/// `GetEvidence(nonce, container?)`.
+/// `GetEvidence(nonce, container?, bind?)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GetEvidence {
     /// The verifier's nonce.
@@ -19,6 +19,9 @@ pub struct GetEvidence {
     /// An assertion of the caller's own container; never used as identity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// A sha256 (64 hex digits, lowercase) the evidence binds, e.g. of the caller's public key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
 }
 
 impl Method for GetEvidence {
@@ -32,12 +35,19 @@ impl Method for GetEvidence {
             nonce: String,
             #[serde(default)]
             container: Option<String>,
+            #[serde(default)]
+            bind: Option<String>,
         }
         let w: Wire = parse_params(params)?;
         let nonce = nonce::from_param(&w.nonce, |min_bytes, max_bytes, got_bytes| {
             AttestationError::InvalidNonce { min_bytes, max_bytes, got_bytes }.into()
         })?;
-        Ok(GetEvidence { nonce, container: w.container })
+        if let Some(b) = &w.bind {
+            if b.len() != 64 || !b.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+                return Err(VarlinkError::invalid_parameter("bind"));
+            }
+        }
+        Ok(GetEvidence { nonce, container: w.container, bind: w.bind })
     }
 }
 

@@ -79,6 +79,7 @@ fn samples() -> Vec<Call> {
         Call::Attestation(attestation::AttestationCall::GetEvidence(attestation::GetEvidence {
             nonce: nonce(),
             container: Some("c".into()),
+            bind: Some("ab".repeat(32)),
         })),
         Call::Attestation(attestation::AttestationCall::ExtendMeasurement(attestation::ExtendMeasurement {
             domain: "d".into(),
