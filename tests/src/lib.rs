@@ -137,6 +137,32 @@ pub fn is_root() -> bool {
     nix::unistd::getuid().is_root()
 }
 
+/// A child process of a test, killed and reaped on drop, so a failing assertion never leaves
+/// a daemon running (our own child, not yet reaped: its pid names no other process).
+pub struct Reaped(pub Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// A rasd on temp paths, killed and reaped on drop.
 pub struct Rasd {
     child: Option<Child>,

@@ -269,11 +269,13 @@ fn vsock_local_attestation_when_the_kernel_has_loopback() {
     let r = Rasd::start(Bridge::RASD_FLAGS);
     let port = 20000 + (std::process::id() % 20000);
     let listen = format!("vsock:1:{port}");
-    let mut child = std::process::Command::new(ras_tests::bin("ras-bridge"))
-        .args(["--listen", &listen, "--daemon", r.socket().to_str().unwrap()])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = ras_tests::Reaped(
+        std::process::Command::new(ras_tests::bin("ras-bridge"))
+            .args(["--listen", &listen, "--daemon", r.socket().to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(500));
     if let Some(status) = child.try_wait().unwrap() {
         let mut err = String::new();

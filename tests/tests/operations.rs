@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ras_tests::fake::{FakeCgroup, FakeDocker};
-use ras_tests::{bin, nonce, repo_root, text, wait_for, Rasd, Raw};
+use ras_tests::{bin, nonce, repo_root, text, wait_for, Rasd, Raw, Reaped};
 use serde_json::json;
 
 fn have(tool: &str) -> bool {
@@ -98,21 +98,23 @@ fn rasd_serves_both_named_activated_sockets() {
     let container = run.join("container/rasd.sock");
     let log = std::fs::File::create(dir.path().join("rasd.log")).unwrap();
     // The container fd comes first: rasd must go by name, not by position.
-    let mut child = Command::new("systemd-socket-activate")
-        .arg("-l")
-        .arg(&container)
-        .arg("-l")
-        .arg(&host)
-        .arg("--fdname=container:host")
-        .arg(bin("rasd"))
-        .args(["--log", "stderr", "--runtime-dir"])
-        .arg(dir.path().join("elsewhere"))
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new("systemd-socket-activate")
+            .arg("-l")
+            .arg(&container)
+            .arg("-l")
+            .arg(&host)
+            .arg("--fdname=container:host")
+            .arg(bin("rasd"))
+            .args(["--log", "stderr", "--runtime-dir"])
+            .arg(dir.path().join("elsewhere"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
     wait_for(Duration::from_secs(10), || host.exists() && container.exists()).expect("sockets");
     activate(&host);
     let v = Raw::connect(&host).call("io.ras.Attestation.GetEvidence", json!({"nonce": nonce()}));
@@ -137,21 +139,23 @@ fn two_activated_fds_with_unknown_names_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
     let log = dir.path().join("rasd.log");
-    let mut child = Command::new("systemd-socket-activate")
-        .arg("-l")
-        .arg(&a)
-        .arg("-l")
-        .arg(&b)
-        .arg("--fdname=foo:bar")
-        .arg(bin("rasd"))
-        .args(["--log", "stderr", "--runtime-dir"])
-        .arg(dir.path().join("run"))
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new("systemd-socket-activate")
+            .arg("-l")
+            .arg(&a)
+            .arg("-l")
+            .arg(&b)
+            .arg("--fdname=foo:bar")
+            .arg(bin("rasd"))
+            .args(["--log", "stderr", "--runtime-dir"])
+            .arg(dir.path().join("run"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     wait_for(Duration::from_secs(10), || a.exists()).expect("sockets");
     // Activate it; it must exit with an error naming the expected names.
     drop(std::os::unix::net::UnixStream::connect(&a));
@@ -172,19 +176,21 @@ fn a_single_activated_fd_is_the_host_socket_and_rasd_binds_the_container_socket(
     let dir = tempfile::tempdir().unwrap();
     let host = dir.path().join("activated.sock");
     let run = dir.path().join("run");
-    let mut child = Command::new("systemd-socket-activate")
-        .arg("-l")
-        .arg(&host)
-        .arg("--fdname=whatever")
-        .arg(bin("rasd"))
-        .args(["--log", "stderr", "--runtime-dir"])
-        .arg(&run)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new("systemd-socket-activate")
+            .arg("-l")
+            .arg(&host)
+            .arg("--fdname=whatever")
+            .arg(bin("rasd"))
+            .args(["--log", "stderr", "--runtime-dir"])
+            .arg(&run)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for(Duration::from_secs(10), || host.exists()).expect("socket");
     activate(&host);
     let v = Raw::connect(&host).call("io.ras.Admin.GetStatus", json!({}));
@@ -203,15 +209,17 @@ fn the_bridge_serves_on_an_activated_tcp_fd() {
     let r = Rasd::start(&[]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new("systemd-socket-activate")
-        .args(["-l", &addr])
-        .arg(bin("ras-bridge"))
-        .args(["--log", "stderr", "--daemon"])
-        .arg(r.socket())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new("systemd-socket-activate")
+            .args(["-l", &addr])
+            .arg(bin("ras-bridge"))
+            .args(["--log", "stderr", "--daemon"])
+            .arg(r.socket())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()).expect("listening");
     let trust = r.trust_anchor();
     let out = ras_tests::rasctl(&[
@@ -229,24 +237,26 @@ fn the_bridge_serves_on_an_activated_tcp_fd() {
 
 /// rasd on temp paths with `extra` flags, sending sd_notify messages (watchdog every 200 ms)
 /// to the returned datagram socket, as systemd would receive them.
-fn rasd_under_a_fake_systemd(extra: &[&str]) -> (tempfile::TempDir, UnixDatagram, std::process::Child) {
+fn rasd_under_a_fake_systemd(extra: &[&str]) -> (tempfile::TempDir, UnixDatagram, Reaped) {
     let dir = tempfile::tempdir().unwrap();
     let sock_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let child = Command::new(bin("rasd"))
-        .args(["--log", "stderr"])
-        .args(extra)
-        .arg("--runtime-dir")
-        .arg(dir.path().join("run"))
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "200000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Reaped(
+        Command::new(bin("rasd"))
+            .args(["--log", "stderr"])
+            .args(extra)
+            .arg("--runtime-dir")
+            .arg(dir.path().join("run"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "200000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     (dir, sock, child)
 }
 
@@ -344,16 +354,18 @@ fn a_call_leaves_a_journal_entry_with_the_peer_fields() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let docker = FakeDocker::start();
-    let mut child = Command::new(bin("rasd"))
-        .args(docker.flags())
-        .args(["--log", "journald", "--auto-register", "--runtime-dir"])
-        .arg(&run)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        // Routine calls are logged at debug (refusals at notice): ask for them.
-        .env("RAS_LOG", "debug")
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new(bin("rasd"))
+            .args(docker.flags())
+            .args(["--log", "journald", "--auto-register", "--runtime-dir"])
+            .arg(&run)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            // Routine calls are logged at debug (refusals at notice): ask for them.
+            .env("RAS_LOG", "debug")
+            .spawn()
+            .unwrap(),
+    );
     wait_for(Duration::from_secs(10), || run.join("rasd.sock").exists()).expect("rasd up");
     let n = nonce();
     let v = Raw::connect(&run.join("rasd.sock")).call("io.ras.Attestation.GetEvidence", json!({"nonce": n}));
