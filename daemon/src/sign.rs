@@ -68,6 +68,7 @@ pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Re
             tee: daemon.tee.kind().into(),
             runtime_log,
             tpm_quote,
+            tsm_quote: None,
             workload_claims: input.workload_claims,
         },
     };

@@ -157,6 +157,7 @@ mod tests {
                 tee: "sim".into(),
                 runtime_log: None,
                 tpm_quote: None,
+                tsm_quote: None,
                 workload_claims: None,
             },
         }

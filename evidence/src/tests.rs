@@ -100,6 +100,7 @@ fn claims(nonce: &[u8], q: TpmQuote) -> Claims {
             tee: "tpm".into(),
             runtime_log: None,
             tpm_quote: Some(q),
+            tsm_quote: None,
             workload_claims: None,
         },
     }
