@@ -572,13 +572,9 @@ fn check_tsm_quote(
                 return Err(format!("{} refused the fresh {}{why}", a.name(), parsed.provider.report_name()));
             }
         },
-        None if policy.allow_unappraised => "not appraised (--allow-unappraised)".to_string(),
-        None => {
-            return Err(format!(
-                "the hardware signature of the fresh {} was not appraised; pass --tsm-appraiser CMD to appraise it, or --allow-unappraised to accept the report-data binding alone",
-                parsed.provider.report_name()
-            ))
-        }
+        // Without an appraiser the AK's report is not appraised either, and the policy check
+        // refuses both unless --allow-unappraised accepts the report-data binding alone.
+        None => "its hardware signature not appraised".to_string(),
     };
     let mut detail = format!("fresh {} made for this nonce (batch of {}, {appraised})", parsed.format, q.batch);
     match (&q.rtmr3_events, &parsed.rtmrs) {
@@ -1014,21 +1010,48 @@ mod tests {
         let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &expect_nonce(&e, b"87654321"));
         assert_eq!(failure(&v), CheckName::Freshness);
 
-        // The fresh quote is appraised like the AK's: unappraised needs --allow-unappraised, and
-        // the appraiser sees the fresh quote (its report data is the batch root).
+        // The fresh quote is appraised like the AK's: unappraised, the policy check refuses it
+        // without --allow-unappraised, and the appraiser sees the fresh quote too.
         e.tsm.allow_unappraised = false;
         let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &e);
-        assert_eq!(failure(&v), CheckName::Freshness);
-        assert!(v.first_failure().unwrap().1.contains("fresh TDX quote was not appraised"), "{v:?}");
+        assert_eq!(failure(&v), CheckName::Policy);
+        assert!(detail(&v, CheckName::Freshness).contains("its hardware signature not appraised"), "{v:?}");
         let yes = Arc::new(Stub { answer: Ok(String::new()), seen: Default::default() });
         e.tsm.appraiser = Some(yes.clone());
         let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &e);
         assert!(v.passed(), "{v:?}");
         assert_eq!(yes.seen.lock().unwrap().len(), 2, "the AK's report and the fresh one");
-        let no = Arc::new(Stub { answer: Err("stale TCB".into()), seen: Default::default() });
-        e.tsm.appraiser = Some(no.clone());
+        assert_eq!(yes.seen.lock().unwrap()[1].2[..32], detail_root(&f), "the fresh quote binds the batch root");
+        assert!(detail(&v, CheckName::Freshness).contains("appraised by --tsm-appraiser stub"), "{v:?}");
+        // An appraiser that accepts the AK's report but refuses the fresh one fails freshness.
+        let once = Arc::new(Once { accepted: Default::default() });
+        e.tsm.appraiser = Some(once);
         let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events), None), &e);
-        assert_eq!(failure(&v), CheckName::TeeReport, "the AK's report is refused first");
+        assert_eq!(failure(&v), CheckName::Freshness, "{v:?}");
+        assert!(v.first_failure().unwrap().1.contains("refused the fresh TDX quote: only once"), "{v:?}");
+    }
+
+    /// The batch root of [`fresh_tsm_evidence`].
+    fn detail_root(f: &Fixture) -> [u8; 32] {
+        let spki = cert::spki_of(&f.chain[0]).unwrap();
+        merkle::root(&[[9u8; 32], tpm::evidence_leaf(b"12345678", &spki)])
+    }
+
+    /// Accepts the first report it is shown, refuses the rest.
+    struct Once {
+        accepted: std::sync::atomic::AtomicBool,
+    }
+
+    impl Appraiser for Once {
+        fn appraise(&self, _: &TsmEvidence<'_>) -> Result<String, String> {
+            match self.accepted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                false => Ok(String::new()),
+                true => Err("only once".into()),
+            }
+        }
+        fn name(&self) -> String {
+            "--tsm-appraiser once".into()
+        }
     }
 
     fn expect_nonce(e: &Expectations, nonce: &[u8]) -> Expectations {
