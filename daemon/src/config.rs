@@ -77,7 +77,7 @@ pub struct Args {
     /// PCRs (sha256 bank, comma-separated) in fresh TPM quotes. Default: 0,1,2,3,4,5,6,7.
     #[arg(long, value_name = "LIST")]
     pub tpm_pcrs: Option<String>,
-    /// Which evidence carries a fresh TPM quote of the PCRs. Default: host.
+    /// Which evidence carries a fresh TPM quote of the PCRs (--tee tpm) or a fresh configfs-tsm report (--tee tsm). Default: host.
     #[arg(long, value_enum)]
     pub tpm_quote: Option<QuotePolicy>,
     /// Most concurrent evidences that share one TPM quote (a Merkle root); 1 turns batching off. Default: 64 (1 to 1024).
@@ -89,6 +89,12 @@ pub struct Args {
     /// The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report.
     #[arg(long, value_name = "DIR")]
     pub tsm_path: Option<PathBuf>,
+    /// TDX RTMR3 (Linux 6.16+ sysfs), into which --tee tsm extends every runtime-log entry, or `none`; only RTMR3, the one for the OS and applications, is used. Default: /sys/class/misc/tdx_guest/measurements/rtmr3:sha384 (skipped when absent).
+    #[arg(long, value_name = "PATH")]
+    pub tsm_rtmr: Option<String>,
+    /// The file that names this boot, for the RTMR3 journal (tests emulate it). Default: /proc/sys/kernel/random/boot_id.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub tsm_boot_id: Option<PathBuf>,
     /// Where logs go. Default: auto.
     #[arg(long, value_enum)]
     pub log: Option<LogTarget>,
@@ -156,6 +162,7 @@ pub struct FileConfig {
     tpm_batch: Option<usize>,
     tpm_log_pcr: Option<String>,
     tsm_path: Option<PathBuf>,
+    tsm_rtmr: Option<String>,
     log: Option<LogTarget>,
     admin_group: Option<String>,
     socket_group: Option<String>,
@@ -191,6 +198,11 @@ pub struct Config {
     pub tpm: TpmConfig,
     /// configfs-tsm report directory (`--tee tsm`).
     pub tsm_path: PathBuf,
+    /// TDX RTMR3 for the runtime log (`--tee tsm`); `None` for none. `rtmr_default` says the
+    /// path was not given, so a guest without it (SEV-SNP, an older kernel) runs unanchored.
+    pub tsm_rtmr: Option<crate::tee::rtmr::RtmrConfig>,
+    /// Whether `tsm_rtmr` is the default path rather than one the operator named.
+    pub tsm_rtmr_default: bool,
     /// Log target.
     pub log: LogTarget,
     /// Admin group name, if configured.
@@ -278,6 +290,14 @@ impl Config {
                 log_pcr: log_pcr(args.tpm_log_pcr.or(file.tpm_log_pcr).as_deref().unwrap_or("15"))?,
             },
             tsm_path: args.tsm_path.or(file.tsm_path).unwrap_or_else(|| crate::tee::tsm::DEFAULT_PATH.into()),
+            tsm_rtmr_default: args.tsm_rtmr.is_none() && file.tsm_rtmr.is_none(),
+            tsm_rtmr: match args.tsm_rtmr.or(file.tsm_rtmr).as_deref().unwrap_or(crate::tee::rtmr::DEFAULT_RTMR) {
+                "none" => None,
+                path => Some(crate::tee::rtmr::RtmrConfig {
+                    register: path.into(),
+                    boot_id: args.tsm_boot_id.unwrap_or_else(|| crate::tee::rtmr::DEFAULT_BOOT_ID.into()),
+                }),
+            },
             log: args.log.or(file.log).unwrap_or(LogTarget::Auto),
             admin_group: args.admin_group.or(file.admin_group),
             socket_group_explicit: args.socket_group.is_some() || file.socket_group.is_some(),
@@ -432,6 +452,23 @@ mod tests {
         assert_eq!((cfg.max_container_connections, cfg.max_container_calls), (32, 8));
         assert_eq!(cfg.challenge_timeout.as_millis(), 10_000);
         assert_eq!((cfg.tee, cfg.tsm_path.as_path()), (TeeKind::Sim, Path::new("/sys/kernel/config/tsm/report")));
+    }
+
+    #[test]
+    fn tsm_rtmr_defaults_to_rtmr3_and_none_turns_it_off() {
+        let cfg = Config::resolve(args(&["--config", "/dev/null"])).unwrap();
+        let r = cfg.tsm_rtmr.unwrap();
+        assert_eq!(r.register, Path::new("/sys/class/misc/tdx_guest/measurements/rtmr3:sha384"));
+        assert_eq!(r.boot_id, Path::new("/proc/sys/kernel/random/boot_id"));
+        assert!(cfg.tsm_rtmr_default);
+        let cfg = Config::resolve(args(&["--config", "/dev/null", "--tsm-rtmr", "none"])).unwrap();
+        assert_eq!(cfg.tsm_rtmr, None);
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("rasd.toml");
+        std::fs::write(&f, "tsm_rtmr = \"/x/rtmr3\"\n").unwrap();
+        let cfg = Config::resolve(args(&["--config", f.to_str().unwrap()])).unwrap();
+        assert_eq!(cfg.tsm_rtmr.unwrap().register, Path::new("/x/rtmr3"));
+        assert!(!cfg.tsm_rtmr_default);
     }
 
     #[test]

@@ -134,7 +134,19 @@ impl Daemon {
             TeeKind::Tpm => anyhow::bail!(
                 "--tee tpm: this rasd was built without TPM support; build it with `cargo build --features tpm` (needs Debian's libtss2-dev)"
             ),
-            TeeKind::Tsm => Box::new(TsmTee::open(&config.tsm_path).context("open configfs-tsm TEE")?),
+            TeeKind::Tsm => {
+                // The default RTMR3 path is absent on SEV-SNP and before Linux 6.16: the log
+                // then stays unanchored, which verifiers see (no RTMR3 events with the log).
+                let rtmr = config.tsm_rtmr.as_ref().filter(|r| {
+                    let skip = config.tsm_rtmr_default && !r.register.exists();
+                    if skip {
+                        tracing::info!(path = %r.register.display(), "no TDX RTMR3: runtime logs are not anchored in hardware");
+                    }
+                    !skip
+                });
+                let anchor = rtmr.map(|r| (config.state_dir.as_path(), r));
+                Box::new(TsmTee::open_anchored(&config.tsm_path, anchor, config.tpm.batch).context("open configfs-tsm TEE")?)
+            }
         };
         let ak = AkStore::open(&config.state_dir, tee.as_ref()).context("open attestation key")?;
         let admin_gid = config.admin_group.as_deref().map(|g| gid_of("admin-group", g)).transpose()?;

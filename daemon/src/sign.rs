@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ras_evidence::claims::{Caller, Claims, Measurement, PcrLog, PcrValue, RasClaims, TpmQuote, EAT_PROFILE};
+use ras_evidence::claims::{Caller, Claims, Measurement, PcrLog, PcrValue, RasClaims, TpmQuote, TsmQuote, EAT_PROFILE};
 use ras_proto::api::attestation::AttestationError;
 use ras_proto::{Nonce, VarlinkError};
 use serde_json::Value;
@@ -15,6 +15,7 @@ use crate::config::QuotePolicy;
 use crate::daemon::Daemon;
 use crate::identity::Identity;
 use crate::subject::Subject;
+use crate::tee::Fresh;
 
 /// Everything that goes into one piece of evidence.
 pub struct EvidenceInput<'a> {
@@ -52,7 +53,7 @@ pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Re
                 .map_err(|e| signing_failed(format!("{:#}", anyhow::Error::from(e))))?
         }
     };
-    let tpm_quote = fresh_quote(daemon, &input).await?;
+    let (tpm_quote, tsm_quote) = fresh_quote(daemon, &input).await?;
     let claims = Claims {
         eat_nonce: URL_SAFE_NO_PAD.encode(input.nonce.as_bytes()),
         iat: unix_now(),
@@ -71,36 +72,56 @@ pub async fn sign_evidence(daemon: &Arc<Daemon>, input: EvidenceInput<'_>) -> Re
             runtime_log,
             bind: input.bind.clone(),
             tpm_quote,
+            tsm_quote,
             workload_claims: input.workload_claims,
         },
     };
     daemon.ak.sign(&claims).map_err(|e| signing_failed(e.to_string()))
 }
 
-/// A fresh TPM quote of the PCRs for this evidence, when the backend has one and the policy
-/// asks for it (`--tpm-quote`).
-async fn fresh_quote(daemon: &Daemon, input: &EvidenceInput<'_>) -> Result<Option<TpmQuote>, VarlinkError> {
+/// A fresh TPM quote of the PCRs, or a fresh configfs-tsm report, for this evidence, when the
+/// backend has one and the policy asks for it (`--tpm-quote`).
+async fn fresh_quote(
+    daemon: &Daemon,
+    input: &EvidenceInput<'_>,
+) -> Result<(Option<TpmQuote>, Option<TsmQuote>), VarlinkError> {
     let wanted = match daemon.config.tpm.quote {
         QuotePolicy::None => false,
         QuotePolicy::Host => matches!(input.subject.claim(), ras_evidence::Subject::Host),
         QuotePolicy::All => true,
     };
     if !wanted {
-        return Ok(None);
+        return Ok((None, None));
     }
     let leaf = ras_evidence::tpm::evidence_leaf(input.nonce.as_bytes(), daemon.ak.spki());
-    let Some(reply) = daemon.tee.fresh_quote(leaf) else { return Ok(None) };
-    let q = reply
-        .await
-        .map_err(|_| signing_failed("the TPM thread stopped".into()))?
-        .map_err(|e| signing_failed(format!("TPM quote: {e}")))?;
-    Ok(Some(TpmQuote {
-        attest: STANDARD.encode(&q.attest),
-        signature: STANDARD.encode(&q.signature),
-        pcrs: q.pcrs.iter().map(|(i, v)| PcrValue { index: *i, sha256: hex::encode(v) }).collect(),
-        index: q.index,
-        batch: q.batch,
-        proof: q.proof.iter().map(hex::encode).collect(),
-        log: q.log.map(|(pcr, events)| PcrLog { pcr, events }),
-    }))
+    let Some(reply) = daemon.tee.fresh_quote(leaf) else { return Ok((None, None)) };
+    let q = match reply.await.map_err(|_| signing_failed("the TEE thread stopped".into()))? {
+        Ok(Fresh::Tpm(q)) => q,
+        Ok(Fresh::Tsm(r)) => {
+            return Ok((
+                None,
+                Some(TsmQuote {
+                    provider: r.provider,
+                    outblob: r.outblob,
+                    index: r.index,
+                    batch: r.batch,
+                    proof: r.proof.iter().map(hex::encode).collect(),
+                    rtmr3_events: r.rtmr3_events,
+                }),
+            ))
+        }
+        Err(e) => return Err(signing_failed(format!("fresh {} quote: {e}", daemon.tee.kind()))),
+    };
+    Ok((
+        Some(TpmQuote {
+            attest: STANDARD.encode(&q.attest),
+            signature: STANDARD.encode(&q.signature),
+            pcrs: q.pcrs.iter().map(|(i, v)| PcrValue { index: *i, sha256: hex::encode(v) }).collect(),
+            index: q.index,
+            batch: q.batch,
+            proof: q.proof.iter().map(hex::encode).collect(),
+            log: q.log.map(|(pcr, events)| PcrLog { pcr, events }),
+        }),
+        None,
+    ))
 }

@@ -43,6 +43,10 @@ pub struct RasClaims {
     /// A fresh TPM quote of the host's PCRs for this evidence (`tee: tpm` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm_quote: Option<TpmQuote>,
+    /// A fresh configfs-tsm report for this evidence (`tee: tsm` only), with the events of
+    /// TDX RTMR3 when rasd extends its runtime log into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsm_quote: Option<TsmQuote>,
     /// Claims the workload reported about itself. Not measured by rasd: labelled, kept apart,
     /// and never used as identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +122,27 @@ pub struct TpmQuote {
     /// The runtime-log events extended into a quoted PCR, at the time of the quote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<PcrLog>,
+}
+
+/// A configfs-tsm report made for this evidence, shared by a batch of concurrent requests: its
+/// report data is the Merkle root over the batch's leaves ([`crate::tpm::evidence_leaf`] of
+/// each nonce and AK), zero-padded to 64 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TsmQuote {
+    /// The `provider` attribute (`tdx_guest`, `sev_guest`).
+    pub provider: String,
+    /// The raw `outblob` (base64): the TDX quote or SEV-SNP report.
+    pub outblob: String,
+    /// This evidence's position in the batch.
+    pub index: u64,
+    /// How many evidences shared the report.
+    pub batch: u64,
+    /// The inclusion proof (hex hashes, bottom up).
+    pub proof: Vec<String>,
+    /// Every runtime-log event extended into TDX RTMR3 this boot, oldest first, at the time of
+    /// the report; absent when rasd does not extend RTMR3 (`--tsm-rtmr none`, SEV-SNP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmr3_events: Option<Vec<crate::runtime_log::PcrEvent>>,
 }
 
 /// Every runtime-log event extended into the log PCR since the TPM's last reset, in order.

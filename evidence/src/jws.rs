@@ -158,6 +158,7 @@ mod tests {
                 runtime_log: None,
                 bind: None,
                 tpm_quote: None,
+                tsm_quote: None,
                 workload_claims: None,
             },
         }

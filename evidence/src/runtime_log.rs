@@ -4,7 +4,7 @@
 //! get wrong), and the chain is `chain' = sha256(chain || entry_digest)`, starting from 32
 //! zero bytes. Evidence carries the entries and the chain value; the verifier replays them.
 
-use ring::digest::{digest, Context, SHA256};
+use ring::digest::{digest, Context, SHA256, SHA384};
 use serde::{Deserialize, Serialize};
 
 /// Most entries one subject's log may hold; evidence must stay small.
@@ -109,6 +109,83 @@ impl PcrEvent {
     }
 }
 
+impl PcrEvent {
+    /// What is extended into TDX RTMR3 for this event: SHA-384 over `ras-runtime-rtmr-v1\0`
+    /// and then the same fields as [`PcrEvent::pcr_digest`]. Its own domain string keeps a
+    /// digest made for one register from being presented as made for the other.
+    pub fn rtmr_digest(&self) -> Option<crate::tsm::Rtmr> {
+        let entry: [u8; 32] = hex::decode(&self.digest).ok()?.try_into().ok()?;
+        let mut ctx = Context::new(&SHA384);
+        ctx.update(b"ras-runtime-rtmr-v1\0");
+        ctx.update(&(self.subject.len() as u64).to_be_bytes());
+        ctx.update(self.subject.as_bytes());
+        ctx.update(&entry);
+        Some(ctx.finish().as_ref().try_into().expect("sha384 is 48 bytes"))
+    }
+}
+
+/// The register of the TDX RTMR extend operation: `rtmr' = sha384(rtmr || digest)`, from
+/// `start` (48 zero bytes at a TD's start).
+pub fn rtmr_replay(start: crate::tsm::Rtmr, digests: impl IntoIterator<Item = crate::tsm::Rtmr>) -> crate::tsm::Rtmr {
+    digests.into_iter().fold(start, |r, d| {
+        let input = [r.as_slice(), &d].concat();
+        digest(&SHA384, &input).as_ref().try_into().expect("sha384 is 48 bytes")
+    })
+}
+
+/// Checks a runtime log against the events of TDX RTMR3, read as `rtmr3` from a fresh TDX
+/// quote: the events replay to it from zero, and this subject's events are exactly its log's
+/// entries, in order (as [`check_anchored`] for a PCR). Returns the number of events.
+pub fn check_anchored_rtmr(
+    log: Option<&RuntimeLog>,
+    key: &str,
+    events: &[PcrEvent],
+    rtmr3: &crate::tsm::Rtmr,
+) -> Result<usize, String> {
+    if events.len() > MAX_PCR_EVENTS {
+        return Err(format!("{} runtime-log events, at most {MAX_PCR_EVENTS}", events.len()));
+    }
+    let digests = events
+        .iter()
+        .map(|e| e.rtmr_digest().ok_or("a runtime-log event digest is not 32 bytes of hex"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if rtmr_replay([0; crate::tsm::RTMR_LEN], digests) != *rtmr3 {
+        return Err(
+            "the runtime-log events do not replay to RTMR3 of the fresh TDX quote (does other software extend it?)"
+                .into(),
+        );
+    }
+    subject_events_match(log, key, "RTMR3", events)?;
+    Ok(events.len())
+}
+
+/// This subject's events are exactly its log's entries, in order.
+fn subject_events_match(
+    log: Option<&RuntimeLog>,
+    key: &str,
+    register: &str,
+    events: &[PcrEvent],
+) -> Result<(), String> {
+    let mine: Vec<&PcrEvent> = events.iter().filter(|e| e.subject == key).collect();
+    let entries = log.map(|l| l.entries.as_slice()).unwrap_or_default();
+    if mine.len() != entries.len() {
+        return Err(format!(
+            "the runtime log has {} entries, but {register} holds {} events of this subject: the log was changed after it was extended",
+            entries.len(),
+            mine.len()
+        ));
+    }
+    for (e, ev) in entries.iter().zip(mine) {
+        if ev.seq != e.seq || ev.digest != hex::encode(e.digest()) {
+            return Err(format!(
+                "runtime log entry {} is not the one extended into {register}: the log was changed",
+                e.seq
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a runtime log against the events of the log PCR, which replay to `quoted`: the
 /// events replay, and this subject's events are exactly its log's entries, in order. Returns
 /// the number of events.
@@ -138,23 +215,7 @@ pub fn check_anchored(
             "the runtime-log events do not replay to the quoted PCR {pcr} (does other software extend it?)"
         ));
     }
-    let mine: Vec<&PcrEvent> = events.iter().filter(|e| e.subject == key).collect();
-    let entries = log.map(|l| l.entries.as_slice()).unwrap_or_default();
-    if mine.len() != entries.len() {
-        return Err(format!(
-            "the runtime log has {} entries, but PCR {pcr} holds {} events of this subject: the log was changed after it was extended",
-            entries.len(),
-            mine.len()
-        ));
-    }
-    for (e, ev) in entries.iter().zip(mine) {
-        if ev.seq != e.seq || ev.digest != hex::encode(e.digest()) {
-            return Err(format!(
-                "runtime log entry {} is not the one extended into PCR {pcr}: the log was changed",
-                e.seq
-            ));
-        }
-    }
+    subject_events_match(log, key, &format!("PCR {pcr}"), events)?;
     Ok(events.len())
 }
 
@@ -185,6 +246,38 @@ mod tests {
         let mut forged = events.clone();
         forged[1].subject = "host".into();
         assert!(check_anchored(Some(&log), "host", 15, &forged, &pcr).unwrap_err().contains("replay"));
+    }
+
+    #[test]
+    fn an_rtmr_anchored_log_replays_in_sha384_and_must_be_the_extended_one() {
+        let entries = vec![entry(0, "a"), entry(1, "b")];
+        let chain = entries.iter().fold([0u8; 32], |c, e| extend(&c, e));
+        let log = RuntimeLog { chain: hex::encode(chain), entries: entries.clone() };
+        let ev = |subject: &str, e: &LogEntry| PcrEvent {
+            subject: subject.into(),
+            seq: e.seq,
+            digest: hex::encode(e.digest()),
+        };
+        let events = vec![ev("host", &entries[0]), ev("docker-x", &entries[0]), ev("host", &entries[1])];
+        // The replay by hand: sha384(rtmr || digest), from zero.
+        let mut rtmr = [0u8; 48];
+        for e in &events {
+            let d = e.rtmr_digest().unwrap();
+            rtmr = digest(&SHA384, &[rtmr.as_slice(), &d].concat()).as_ref().try_into().unwrap();
+        }
+        assert_eq!(rtmr_replay([0; 48], events.iter().map(|e| e.rtmr_digest().unwrap())), rtmr);
+        // The domain string differs from the PCR's: the first 32 bytes are not the PCR digest.
+        assert_ne!(events[0].rtmr_digest().unwrap()[..32], events[0].pcr_digest().unwrap());
+        assert_eq!(check_anchored_rtmr(Some(&log), "host", &events, &rtmr), Ok(3));
+        assert!(check_anchored_rtmr(Some(&log), "docker-x", &events, &rtmr).unwrap_err().contains("RTMR3 holds 1"));
+        let mut edited = log.clone();
+        edited.entries[1].content = "c".into();
+        assert!(check_anchored_rtmr(Some(&edited), "host", &events, &rtmr).unwrap_err().contains("changed"));
+        assert!(check_anchored_rtmr(Some(&log), "host", &events[..2], &rtmr).unwrap_err().contains("replay"));
+        assert!(check_anchored_rtmr(Some(&log), "host", &events, &[0; 48]).unwrap_err().contains("replay"));
+        let mut bad = events.clone();
+        bad[0].digest = "zz".into();
+        assert!(check_anchored_rtmr(Some(&log), "host", &bad, &rtmr).is_err());
     }
 
     fn entry(seq: u64, content: &str) -> LogEntry {

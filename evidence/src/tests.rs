@@ -101,6 +101,7 @@ fn claims(nonce: &[u8], q: TpmQuote) -> Claims {
             runtime_log: None,
             bind: None,
             tpm_quote: Some(q),
+            tsm_quote: None,
             workload_claims: None,
         },
     }

@@ -124,7 +124,18 @@ pub struct Parsed {
     pub format: String,
     /// The report data, read from the raw report at the layout's offset.
     pub report_data: [u8; REPORT_DATA_LEN],
+    /// A TDX TD's run-time measurement registers RTMR0 to RTMR3 (SHA-384); `None` for other
+    /// hardware. ras extends its runtime log into RTMR3.
+    pub rtmrs: Option<[Rtmr; 4]>,
 }
+
+/// One TDX run-time measurement register (SHA-384).
+pub type Rtmr = [u8; RTMR_LEN];
+/// Bytes in an RTMR.
+pub const RTMR_LEN: usize = 48;
+/// Where the TD report body puts RTMR0; RTMR1 to RTMR3 follow, 48 bytes each (TDX 1.0 and
+/// 1.5 bodies agree on every field up to `REPORTDATA`).
+const TD_BODY_RTMR0: usize = 328;
 
 /// Reads the report data out of `raw`, the outblob of `provider`.
 pub fn parse(provider: &str, raw: &[u8]) -> Result<Parsed, TsmError> {
@@ -132,9 +143,22 @@ pub fn parse(provider: &str, raw: &[u8]) -> Result<Parsed, TsmError> {
     if raw.len() > MAX_OUTBLOB {
         return Err(TsmError::TooLarge(raw.len()));
     }
-    let (format, report_data) = match provider {
-        Provider::Tdx => tdx(raw)?,
-        Provider::Snp => snp(raw)?,
+    let (format, report_data, rtmrs) = match provider {
+        Provider::Tdx => {
+            let (format, body) = tdx(raw)?;
+            let short = || malformed(provider, "too short for its TD report");
+            let data = report_data_at(raw, body + TD_BODY_REPORT_DATA).ok_or_else(short)?;
+            let mut rtmrs = [[0u8; RTMR_LEN]; 4];
+            for (i, r) in rtmrs.iter_mut().enumerate() {
+                let at = body + TD_BODY_RTMR0 + i * RTMR_LEN;
+                *r = raw.get(at..at + RTMR_LEN).and_then(|b| b.try_into().ok()).ok_or_else(short)?;
+            }
+            (format, data, Some(rtmrs))
+        }
+        Provider::Snp => {
+            let (format, data) = snp(raw)?;
+            (format, data, None)
+        }
         // A CCA token is a CBOR tagged collection whose realm token is a COSE_Sign1 with the
         // challenge as claim 10. Reading it needs a CBOR and COSE parser that ras does not
         // have yet; guessing an offset would let a token bind whatever sits there.
@@ -145,7 +169,7 @@ pub fn parse(provider: &str, raw: &[u8]) -> Result<Parsed, TsmError> {
             })
         }
     };
-    Ok(Parsed { provider, format, report_data })
+    Ok(Parsed { provider, format, report_data, rtmrs })
 }
 
 fn malformed(provider: Provider, why: impl Into<String>) -> TsmError {
@@ -164,8 +188,9 @@ fn report_data_at(raw: &[u8], at: usize) -> Option<[u8; REPORT_DATA_LEN]> {
     raw.get(at..at.checked_add(REPORT_DATA_LEN)?)?.try_into().ok()
 }
 
-/// A TDX quote, version 4 or 5 (Intel TDX DCAP Quoting Library API, appendix "Quote Format").
-fn tdx(raw: &[u8]) -> Result<(String, [u8; REPORT_DATA_LEN]), TsmError> {
+/// A TDX quote, version 4 or 5 (Intel TDX DCAP Quoting Library API, appendix "Quote Format"):
+/// its layout, and where its TD report body starts (the whole body is inside `raw`).
+fn tdx(raw: &[u8]) -> Result<(String, usize), TsmError> {
     let p = Provider::Tdx;
     let short = || malformed(p, format!("{} bytes is too short for a TDX quote", raw.len()));
     let version = le16(raw, 0).ok_or_else(short)?;
@@ -206,8 +231,7 @@ fn tdx(raw: &[u8]) -> Result<(String, [u8; REPORT_DATA_LEN]), TsmError> {
             ),
         ));
     }
-    let data = report_data_at(raw, body_at + TD_BODY_REPORT_DATA).ok_or_else(short)?;
-    Ok((format, data))
+    Ok((format, body_at))
 }
 
 /// An SEV-SNP attestation report.
@@ -253,6 +277,32 @@ pub(crate) mod tests {
         let p = parse("tdx_guest", TDX_V5).unwrap();
         assert_eq!(p.format, "TDX quote v5 (TDX 1.5 TD report)");
         assert_eq!(p.report_data, hex64("6d6ab13b046cff606ac0074be13981b07b6325dba10b5facc96febf551c0c3be2b75f92fe1f88f4bb996969ad0174b4b7a70261b7b85c844f4b33a4674fd049f"));
+    }
+
+    #[test]
+    fn the_recorded_tdx_quotes_give_their_rtmrs_and_snp_has_none() {
+        let rtmr = |s: &str| -> Rtmr { hex::decode(s).unwrap().try_into().unwrap() };
+        // Read with `xxd -s 376 -l 48` (v4: body at 48, RTMR0 at body + 328) and `-s 382` (v5:
+        // the body descriptor moves it by 6); RTMR3 of both samples was never extended.
+        let v4 = parse("tdx_guest", TDX_V4).unwrap().rtmrs.unwrap();
+        assert_eq!(
+            v4[0],
+            rtmr("e940da7c2712d2790e2961e00484f4fa8e6f9eed71361655ae22699476b14f9e63867eb41edd4b480fef0c59f496b288")
+        );
+        assert_eq!(v4[3], [0; RTMR_LEN]);
+        let v5 = parse("tdx_guest", TDX_V5).unwrap().rtmrs.unwrap();
+        assert_eq!(
+            v5[0],
+            rtmr("9b529f3689e2e8ebb899e9abbbc3dab394d6545e8cdb28a2abb9cc2f377b83a65c01ba56b824cd3ee885df20051f5128")
+        );
+        assert_eq!(v5[3], [0; RTMR_LEN]);
+        // RTMR3 is the 48 bytes before REPORTDATA: a value placed there is read back.
+        let mut q = TDX_V4.to_vec();
+        q[48 + 472..48 + 520].copy_from_slice(&[0xab; RTMR_LEN]);
+        let p = parse("tdx_guest", &q).unwrap();
+        assert_eq!(p.rtmrs.unwrap()[3], [0xab; RTMR_LEN]);
+        assert_eq!(p.rtmrs.unwrap()[2], v4[2]);
+        assert_eq!(parse("sev_guest", SNP).unwrap().rtmrs, None);
     }
 
     #[test]

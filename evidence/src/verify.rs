@@ -20,8 +20,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::cert;
-use crate::claims::TpmQuote;
 use crate::claims::{Claims, Subject};
+use crate::claims::{TpmQuote, TsmQuote};
 use crate::jws;
 use crate::reference::ReferenceValues;
 use crate::report::{ak_binding, TeeReport, TpmReport, REPORT_DATA_LEN};
@@ -284,6 +284,18 @@ impl Run {
             }
             (Some(_), _) => Err("the evidence carries a TPM quote but its AK certificate is not a TPM's".into()),
         });
+        let fresh = fresh.and_then(|o| match (&claims.ras.tsm_quote, &checked.tsm) {
+            (None, _) => Ok(o),
+            (Some(q), Some(t)) => {
+                let spki = cert::spki_of(&leaf).map_err(|e| e.to_string())?;
+                let n = check_tsm_quote(q, t.provider, &exp.nonce, &spki, &claims, &exp.tsm)?;
+                let Outcome::Pass(d) = o else { return Ok(o) };
+                Ok(Outcome::Pass(format!("{d}; {n}")))
+            }
+            (Some(_), None) => {
+                Err("the evidence carries a configfs-tsm report but its AK certificate is not a tsm one".into())
+            }
+        });
         if !self.record(CheckName::Freshness, fresh) {
             return;
         }
@@ -514,6 +526,75 @@ fn check_tpm_quote(
     Ok(detail)
 }
 
+/// Checks a fresh configfs-tsm report: it binds the Merkle root of this evidence's leaf (nonce
+/// and AK) and proof, its hardware signature is appraised under the same rules as the AK
+/// certificate's report, and, for a TDX quote carrying RTMR3 events, RTMR3 is their replay and
+/// the subject's runtime log is exactly its events. Returns the sentence for the verdict.
+fn check_tsm_quote(
+    q: &TsmQuote,
+    provider: Provider,
+    nonce: &[u8],
+    ak_spki: &[u8],
+    claims: &Claims,
+    policy: &TsmPolicy,
+) -> Result<String, String> {
+    use base64::engine::general_purpose::STANDARD;
+    if q.outblob.len() > crate::tsm::MAX_OUTBLOB.div_ceil(3) * 4 {
+        return Err("tsm_quote.outblob is too large".into());
+    }
+    let raw = STANDARD.decode(&q.outblob).map_err(|_| "tsm_quote.outblob is not base64")?;
+    let parsed = crate::tsm::parse(&q.provider, &raw).map_err(|e| format!("tsm_quote: {e}"))?;
+    if parsed.provider != provider {
+        return Err(format!("the fresh report is from {}, the AK's from {}", parsed.provider.name(), provider.name()));
+    }
+    if q.proof.len() > 64 {
+        return Err("tsm_quote.proof is too long".into());
+    }
+    let proof: Vec<[u8; 32]> = q
+        .proof
+        .iter()
+        .map(|h| hex::decode(h).ok().and_then(|v| v.try_into().ok()).ok_or("a proof hash is not 32 bytes of hex"))
+        .collect::<Result<_, _>>()?;
+    let root = merkle::root_from_proof(tpm::evidence_leaf(nonce, ak_spki), q.index, q.batch, &proof)
+        .ok_or("the fresh report's batch proof does not fit its position")?;
+    let mut want = [0u8; REPORT_DATA_LEN];
+    want[..32].copy_from_slice(&root);
+    if parsed.report_data != want {
+        return Err(format!(
+            "the fresh {} does not bind this evidence's nonce and AK (its report data is not the batch's Merkle root)",
+            parsed.provider.report_name()
+        ));
+    }
+    let evidence = TsmEvidence { provider: parsed.provider, raw: &raw, report_data: &parsed.report_data };
+    let appraised = match &policy.appraiser {
+        Some(a) => match a.appraise(&evidence) {
+            Ok(_) => format!("appraised by {}", a.name()),
+            Err(why) => {
+                let why = if why.trim().is_empty() { String::new() } else { format!(": {}", shorten(&why)) };
+                return Err(format!("{} refused the fresh {}{why}", a.name(), parsed.provider.report_name()));
+            }
+        },
+        // Without an appraiser the AK's report is not appraised either, and the policy check
+        // refuses both unless --allow-unappraised accepts the report-data binding alone.
+        None => "its hardware signature not appraised".to_string(),
+    };
+    let mut detail = format!("fresh {} made for this nonce (batch of {}, {appraised})", parsed.format, q.batch);
+    match (&q.rtmr3_events, &parsed.rtmrs) {
+        (Some(events), Some(rtmrs)) => {
+            let key = claims.ras.subject.log_key();
+            let n = crate::runtime_log::check_anchored_rtmr(claims.ras.runtime_log.as_ref(), &key, events, &rtmrs[3])?;
+            detail.push_str(&format!("; the runtime log is the one extended into RTMR3 ({n} events)"));
+        }
+        (Some(_), None) => return Err(format!("tsm_quote has RTMR3 events, but a {} has no RTMRs", parsed.format)),
+        // Without the events a rewritten log could not be told from the one extended.
+        (None, _) if claims.ras.runtime_log.is_some() => {
+            return Err("the evidence has a runtime log and a fresh tsm report, but the log is not anchored in RTMR3 (rasd --tsm-rtmr)".into())
+        }
+        (None, _) => {}
+    }
+    Ok(detail)
+}
+
 fn check_freshness(claims: &Claims, exp: &Expectations) -> Result<Outcome, String> {
     let nonce = URL_SAFE_NO_PAD.decode(&claims.eat_nonce).map_err(|_| "eat_nonce is not base64url".to_string())?;
     if nonce != exp.nonce {
@@ -617,6 +698,7 @@ mod tests {
                 runtime_log: None,
                 bind: None,
                 tpm_quote: None,
+                tsm_quote: None,
                 workload_claims: None,
             },
         }
@@ -880,6 +962,126 @@ mod tests {
         let v = verify(&ev, &e);
         assert_eq!(failure(&v), CheckName::TeeReport);
         assert!(v.first_failure().unwrap().1.contains("refused the TDX quote: PCK certificate revoked"), "{v:?}");
+    }
+
+    /// Host evidence of the tsm fixture with a fresh TDX quote (the recorded sample with the
+    /// Merkle root and RTMR3 written in) whose RTMR3 holds `events`, and a runtime log of `entries`.
+    fn fresh_tsm_evidence(
+        f: &Fixture,
+        entries: &[crate::runtime_log::LogEntry],
+        events: Option<Vec<crate::runtime_log::PcrEvent>>,
+        rtmr3: Option<[u8; 48]>,
+    ) -> String {
+        use crate::runtime_log::{extend, rtmr_replay, RuntimeLog};
+        use base64::engine::general_purpose::STANDARD;
+        let spki = cert::spki_of(&f.chain[0]).unwrap();
+        let leaves = [[9u8; 32], tpm::evidence_leaf(b"12345678", &spki)];
+        let root = merkle::root(&leaves);
+        let mut quote = crate::tsm::tests::TDX_V4.to_vec();
+        quote[48 + 520..48 + 552].copy_from_slice(&root);
+        quote[48 + 552..48 + 584].fill(0);
+        let replayed = rtmr_replay([0; 48], events.iter().flatten().map(|e| e.rtmr_digest().unwrap()));
+        quote[48 + 472..48 + 520].copy_from_slice(&rtmr3.unwrap_or(replayed));
+        let mut c = claims(b"12345678", Subject::Host);
+        c.ras.tee = "tsm".into();
+        if !entries.is_empty() {
+            let chain = entries.iter().fold([0u8; 32], |c, e| extend(&c, e));
+            c.ras.runtime_log = Some(RuntimeLog { chain: hex::encode(chain), entries: entries.to_vec() });
+        }
+        c.ras.tsm_quote = Some(TsmQuote {
+            provider: "tdx_guest".into(),
+            outblob: STANDARD.encode(&quote),
+            index: 1,
+            batch: 2,
+            proof: merkle::proof(&leaves, 1).iter().map(hex::encode).collect(),
+            rtmr3_events: events,
+        });
+        jws::sign(&c, &f.chain, &f.ak).unwrap()
+    }
+
+    #[test]
+    fn a_fresh_tdx_quote_anchors_the_runtime_log_in_rtmr3() {
+        use crate::runtime_log::{LogEntry, PcrEvent};
+        let f = tsm_fixture(None);
+        let entries: Vec<LogEntry> = (0..2)
+            .map(|seq| LogEntry {
+                seq,
+                time: 1,
+                domain: "app".into(),
+                operation: "load".into(),
+                content: format!("{seq}"),
+            })
+            .collect();
+        let ev = |e: &LogEntry| PcrEvent { subject: "host".into(), seq: e.seq, digest: hex::encode(e.digest()) };
+        let events: Vec<PcrEvent> = entries.iter().map(ev).collect();
+        let mut e = expect(&f, b"12345678");
+        e.tsm.allow_unappraised = true;
+        let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &e);
+        assert!(v.passed(), "{v:?}");
+        let d = detail(&v, CheckName::Freshness);
+        assert!(d.contains("fresh TDX quote v4 made for this nonce (batch of 2"), "{d}");
+        assert!(d.contains("the runtime log is the one extended into RTMR3 (2 events)"), "{d}");
+
+        // A rewritten entry, an RTMR3 that is not the replay, a log without its events, another
+        // nonce: each fails freshness.
+        let mut edited = entries.clone();
+        edited[1].content = "evil".into();
+        let v = verify(&fresh_tsm_evidence(&f, &edited, Some(events.clone()), None), &e);
+        assert_eq!(failure(&v), CheckName::Freshness);
+        assert!(v.first_failure().unwrap().1.contains("the log was changed"), "{v:?}");
+        let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), Some([1; 48])), &e);
+        assert!(v.first_failure().unwrap().1.contains("do not replay to RTMR3"), "{v:?}");
+        let v = verify(&fresh_tsm_evidence(&f, &entries, None, None), &e);
+        assert!(v.first_failure().unwrap().1.contains("not anchored in RTMR3"), "{v:?}");
+        let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &expect_nonce(&e, b"87654321"));
+        assert_eq!(failure(&v), CheckName::Freshness);
+
+        // The fresh quote is appraised like the AK's: unappraised, the policy check refuses it
+        // without --allow-unappraised, and the appraiser sees the fresh quote too.
+        e.tsm.allow_unappraised = false;
+        let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &e);
+        assert_eq!(failure(&v), CheckName::Policy);
+        assert!(detail(&v, CheckName::Freshness).contains("its hardware signature not appraised"), "{v:?}");
+        let yes = Arc::new(Stub { answer: Ok(String::new()), seen: Default::default() });
+        e.tsm.appraiser = Some(yes.clone());
+        let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events.clone()), None), &e);
+        assert!(v.passed(), "{v:?}");
+        assert_eq!(yes.seen.lock().unwrap().len(), 2, "the AK's report and the fresh one");
+        assert_eq!(yes.seen.lock().unwrap()[1].2[..32], detail_root(&f), "the fresh quote binds the batch root");
+        assert!(detail(&v, CheckName::Freshness).contains("appraised by --tsm-appraiser stub"), "{v:?}");
+        // An appraiser that accepts the AK's report but refuses the fresh one fails freshness.
+        let once = Arc::new(Once { accepted: Default::default() });
+        e.tsm.appraiser = Some(once);
+        let v = verify(&fresh_tsm_evidence(&f, &entries, Some(events), None), &e);
+        assert_eq!(failure(&v), CheckName::Freshness, "{v:?}");
+        assert!(v.first_failure().unwrap().1.contains("refused the fresh TDX quote: only once"), "{v:?}");
+    }
+
+    /// The batch root of [`fresh_tsm_evidence`].
+    fn detail_root(f: &Fixture) -> [u8; 32] {
+        let spki = cert::spki_of(&f.chain[0]).unwrap();
+        merkle::root(&[[9u8; 32], tpm::evidence_leaf(b"12345678", &spki)])
+    }
+
+    /// Accepts the first report it is shown, refuses the rest.
+    struct Once {
+        accepted: std::sync::atomic::AtomicBool,
+    }
+
+    impl Appraiser for Once {
+        fn appraise(&self, _: &TsmEvidence<'_>) -> Result<String, String> {
+            match self.accepted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                false => Ok(String::new()),
+                true => Err("only once".into()),
+            }
+        }
+        fn name(&self) -> String {
+            "--tsm-appraiser once".into()
+        }
+    }
+
+    fn expect_nonce(e: &Expectations, nonce: &[u8]) -> Expectations {
+        Expectations { nonce: nonce.to_vec(), ..e.clone() }
     }
 
     #[test]

@@ -23,7 +23,7 @@ _rasd() {
 
     case "${cmd}" in
         rasd)
-            opts="-h -V --config --runtime-dir --state-dir --tee --tpm-tcti --tpm-pcrs --tpm-quote --tpm-batch --tpm-log-pcr --tsm-path --log --admin-group --socket-group --max-message-size --max-connections --idle-timeout --max-container-connections --max-container-calls --auto-register --health-check --challenge-timeout --docker-socket --measure-file --remote-uid --remote-group --vsock-agent-port --help --version"
+            opts="-h -V --config --runtime-dir --state-dir --tee --tpm-tcti --tpm-pcrs --tpm-quote --tpm-batch --tpm-log-pcr --tsm-path --tsm-rtmr --tsm-boot-id --log --admin-group --socket-group --max-message-size --max-connections --idle-timeout --max-container-connections --max-container-calls --auto-register --health-check --challenge-timeout --docker-socket --measure-file --remote-uid --remote-group --vsock-agent-port --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,14 @@ _rasd() {
                     return 0
                     ;;
                 --tsm-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-rtmr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tsm-boot-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

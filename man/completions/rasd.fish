@@ -6,12 +6,14 @@ tpm\t'TPM 2.0 through a TCTI (--tpm-tcti); needs a rasd built with the `tpm` fea
 tsm\t'Linux configfs-tsm (--tsm-path) in a TDX or SEV-SNP guest: the raw hardware report in a self-signed AK certificate; verifiers appraise it with --tsm-appraiser'"
 complete -c rasd -l tpm-tcti -d 'TPM TCTI (a tpm2-tools TCTI string), for --tee tpm. Default: device:/dev/tpmrm0' -r
 complete -c rasd -l tpm-pcrs -d 'PCRs (sha256 bank, comma-separated) in fresh TPM quotes. Default: 0,1,2,3,4,5,6,7' -r
-complete -c rasd -l tpm-quote -d 'Which evidence carries a fresh TPM quote of the PCRs. Default: host' -r -f -a "host\t'Host evidence only (containers and VM guests share the host\'s PCRs, but pay no quote)'
+complete -c rasd -l tpm-quote -d 'Which evidence carries a fresh TPM quote of the PCRs (--tee tpm) or a fresh configfs-tsm report (--tee tsm). Default: host' -r -f -a "host\t'Host evidence only (containers and VM guests share the host\'s PCRs, but pay no quote)'
 all\t'Every evidence'
 none\t'None: PCRs are not attested; the AK certificate\'s quote still binds the AK to the TPM'"
 complete -c rasd -l tpm-batch -d 'Most concurrent evidences that share one TPM quote (a Merkle root); 1 turns batching off. Default: 64 (1 to 1024)' -r
 complete -c rasd -l tpm-log-pcr -d 'The PCR every runtime-log entry is also extended into, which no other software may extend, or `none`. Default: 15' -r
 complete -c rasd -l tsm-path -d 'The configfs-tsm report directory that --tee tsm uses. Default: /sys/kernel/config/tsm/report' -r -F
+complete -c rasd -l tsm-rtmr -d 'TDX RTMR3 (Linux 6.16+ sysfs), into which --tee tsm extends every runtime-log entry, or `none`; only RTMR3, the one for the OS and applications, is used. Default: /sys/class/misc/tdx_guest/measurements/rtmr3:sha384 (skipped when absent)' -r
+complete -c rasd -l tsm-boot-id -d 'The file that names this boot, for the RTMR3 journal (tests emulate it). Default: /proc/sys/kernel/random/boot_id' -r -F
 complete -c rasd -l log -d 'Where logs go. Default: auto' -r -f -a "auto\t'journald when systemd connected stderr to the journal (JOURNAL_STREAM), else stderr'
 journald\t'The systemd journal, with structured fields; stderr when it is absent'
 stderr\t'Standard error'"

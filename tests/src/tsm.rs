@@ -4,6 +4,11 @@
 //! written it answers with a recorded public sample report (`evidence/testdata/tsm/`) whose
 //! report data are the bytes written, at the vendor's offset, and bumps `generation`.
 //!
+//! It also plays TDX RTMR3 as Linux's TSM measurement-register sysfs file
+//! (`rtmr3:sha384`), a polled plain file: 48 bytes written over it are taken as an extend of
+//! an in-memory SHA-384 register, whose value is then written back, and each TDX quote carries
+//! the current value at RTMR3's offset. A boot id file next to it changes with [`TsmEmulator::reboot`].
+//!
 //! A real configfs blocks a reader of `outblob` until the report exists and removes the
 //! attributes with the directory. Plain files can do neither, so `inblob`, `outblob` and
 //! `generation` are FIFOs: each open waits for the "kernel" thread, which therefore sees
@@ -15,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -46,7 +51,7 @@ impl Hardware {
     }
 
     /// The report for `data`: the sample with `data` laid over its report data.
-    fn report(self, data: &[u8]) -> Vec<u8> {
+    fn report(self, data: &[u8], rtmr3: &[u8; 48]) -> Vec<u8> {
         let (sample, at) = match self {
             Hardware::Tdx => (TDX_QUOTE, 568),
             Hardware::Snp => (SNP_REPORT, 0x50),
@@ -56,6 +61,10 @@ impl Hardware {
         let n = data.len().min(64);
         out[at..at + 64].fill(0);
         out[at..at + n].copy_from_slice(&data[..n]);
+        if self == Hardware::Tdx {
+            // RTMR3: the 48 bytes before REPORTDATA in the TD report body (at quote offset 48).
+            out[48 + 472..48 + 520].copy_from_slice(rtmr3);
+        }
         out
     }
 }
@@ -69,6 +78,24 @@ struct Shared {
     lie: AtomicBool,
     /// Entries served so far.
     entries: AtomicUsize,
+    /// RTMR3's file and value.
+    rtmr: (PathBuf, Mutex<[u8; 48]>),
+}
+
+impl Shared {
+    /// Takes 48 bytes written over the RTMR3 file as an extend, and writes the new value back.
+    fn sync_rtmr(&self) -> [u8; 48] {
+        let mut value = self.rtmr.1.lock().unwrap_or_else(|p| p.into_inner());
+        if let Ok(bytes) = std::fs::read(&self.rtmr.0) {
+            if bytes.len() == 48 && bytes[..] != value[..] {
+                let input = [&value[..], &bytes].concat();
+                let next = ring::digest::digest(&ring::digest::SHA384, &input);
+                value.copy_from_slice(next.as_ref());
+                let _ = std::fs::write(&self.rtmr.0, &value[..]);
+            }
+        }
+        *value
+    }
 }
 
 /// The emulated tree and its "kernel" thread, stopped on drop.
@@ -84,12 +111,16 @@ impl TsmEmulator {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("report")).expect("tree");
         std::fs::create_dir(dir.path().join("staging")).expect("staging");
+        let rtmr = dir.path().join("rtmr3:sha384");
+        std::fs::write(&rtmr, [0u8; 48]).expect("rtmr3");
+        std::fs::write(dir.path().join("boot_id"), "00000000-0000-4000-8000-000000000001\n").expect("boot id");
         let shared = Arc::new(Shared {
             hardware,
             stop: AtomicBool::new(false),
             spoil: AtomicU32::new(0),
             lie: AtomicBool::new(false),
             entries: AtomicUsize::new(0),
+            rtmr: (rtmr, Mutex::new([0; 48])),
         });
         let (root, s) = (dir.path().to_path_buf(), shared.clone());
         let watcher = std::thread::spawn(move || watch(&root, &s));
@@ -99,6 +130,29 @@ impl TsmEmulator {
     /// The report directory, for `--tsm-path`.
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("report")
+    }
+
+    /// The emulated `rtmr3:sha384` file (`--tsm-rtmr`).
+    pub fn rtmr_path(&self) -> PathBuf {
+        self.shared.rtmr.0.clone()
+    }
+
+    /// The emulated boot id file.
+    pub fn boot_id_path(&self) -> PathBuf {
+        self.dir.path().join("boot_id")
+    }
+
+    /// RTMR3 now.
+    pub fn rtmr3(&self) -> [u8; 48] {
+        self.shared.sync_rtmr()
+    }
+
+    /// A new boot: RTMR3 back to zero and a new boot id.
+    pub fn reboot(&self, n: u32) {
+        let mut value = self.shared.rtmr.1.lock().unwrap_or_else(|p| p.into_inner());
+        *value = [0; 48];
+        std::fs::write(&self.shared.rtmr.0, [0u8; 48]).expect("rtmr3");
+        std::fs::write(self.boot_id_path(), format!("00000000-0000-4000-8000-{n:012}\n")).expect("boot id");
     }
 
     /// The next `n` entries are written by "another process" too: their generation moves by
@@ -140,6 +194,7 @@ fn watch(root: &Path, shared: &Arc<Shared>) {
     let tree = root.join("report");
     let mut seen = HashSet::new();
     while !shared.stop.load(Ordering::SeqCst) {
+        shared.sync_rtmr();
         for entry in std::fs::read_dir(&tree).into_iter().flatten().flatten() {
             let name = entry.file_name();
             if entry.path().is_dir() && seen.insert(name.clone()) {
@@ -183,7 +238,7 @@ fn serve(entry: &Path, staging: &Path, shared: &Shared) {
     if shared.lie.load(Ordering::SeqCst) {
         written.iter_mut().for_each(|b| *b ^= 0x5a);
     }
-    answer(&entry.join("outblob"), &shared.hardware.report(&written), || {});
+    answer(&entry.join("outblob"), &shared.hardware.report(&written, &shared.sync_rtmr()), || {});
     shared.entries.fetch_add(1, Ordering::SeqCst);
     // The client's last read: once it has the FIFO open, the attributes can go, as configfs
     // removes them with the directory.

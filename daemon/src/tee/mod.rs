@@ -4,6 +4,7 @@
 //! has the AK certificate self-signed instead. Report verification lives with the verifier, in
 //! `ras-evidence`.
 
+pub mod rtmr;
 pub mod sim;
 #[cfg(feature = "tpm")]
 pub mod tpm;
@@ -62,6 +63,32 @@ pub struct FreshQuote {
     pub log: Option<(u8, Vec<PcrEvent>)>,
 }
 
+/// A fresh configfs-tsm report made for one evidence, in a batch of `batch` that shares it.
+#[derive(Debug, Clone)]
+pub struct FreshReport {
+    /// The `provider` attribute.
+    pub provider: String,
+    /// The raw `outblob`, base64.
+    pub outblob: String,
+    /// This evidence's leaf index.
+    pub index: u64,
+    /// Leaves in the batch.
+    pub batch: u64,
+    /// Inclusion proof of the leaf.
+    pub proof: Vec<[u8; 32]>,
+    /// The events in RTMR3 at the time of the report, when rasd extends it.
+    pub rtmr3_events: Option<Vec<PcrEvent>>,
+}
+
+/// A fresh hardware statement for one evidence.
+#[derive(Debug, Clone)]
+pub enum Fresh {
+    /// A TPM quote of the PCRs.
+    Tpm(FreshQuote),
+    /// A configfs-tsm report.
+    Tsm(FreshReport),
+}
+
 /// Why an event did not reach the hardware register.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AnchorError {
@@ -77,7 +104,7 @@ pub enum AnchorError {
 /// A hardware register that runtime-log entries are also extended into (a TPM PCR), so that
 /// a log changed later, even by root, no longer replays to the quoted value.
 pub trait LogAnchor: Send + Sync {
-    /// The register (a PCR index).
+    /// The register (a PCR index; 3 for TDX RTMR3).
     fn pcr(&self) -> u8;
     /// The events committed when rasd started (after reconciling them with the register).
     fn events_at_start(&self) -> &[PcrEvent];
@@ -89,7 +116,7 @@ pub trait LogAnchor: Send + Sync {
 }
 
 /// Where a fresh quote arrives; an error is a sentence for the caller.
-pub type QuoteReply = tokio::sync::oneshot::Receiver<Result<FreshQuote, String>>;
+pub type QuoteReply = tokio::sync::oneshot::Receiver<Result<Fresh, String>>;
 
 /// What a verifier needs to enrol a TPM AK (DER and `TPMT_PUBLIC` bytes).
 #[derive(Debug, Clone)]
@@ -113,7 +140,7 @@ pub trait Tee: Send + Sync {
     fn log_anchor(&self) -> Option<&dyn LogAnchor> {
         None
     }
-    /// Fresh quotes so far: (`TPM2_Quote` calls, evidences they served).
+    /// Fresh quotes so far: (`TPM2_Quote` calls or configfs-tsm reports, evidences they served).
     fn quote_counts(&self) -> (u64, u64) {
         (0, 0)
     }

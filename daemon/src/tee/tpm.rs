@@ -38,7 +38,7 @@ use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::Context;
 
-use super::{AnchorError, FreshQuote, LogAnchor, QuoteReply, Tee, TeeError, TpmEnrollment};
+use super::{AnchorError, Fresh, FreshQuote, LogAnchor, QuoteReply, Tee, TeeError, TpmEnrollment};
 use crate::config::TpmConfig;
 use crate::state::{ensure_dir, write_atomic};
 use ras_evidence::runtime_log::PcrEvent;
@@ -55,7 +55,7 @@ type Signed = (Vec<u8>, Vec<u8>);
 /// Work for the thread that owns the TPM.
 enum Job {
     /// A quote of the configured PCRs over a Merkle leaf; batched.
-    Quote { leaf: [u8; 32], reply: oneshot::Sender<Result<FreshQuote, String>> },
+    Quote { leaf: [u8; 32], reply: oneshot::Sender<Result<Fresh, String>> },
     /// A quote with no PCRs over `sha256(data)`: the report that binds a key.
     Report { data: [u8; REPORT_DATA_LEN], reply: mpsc::Sender<Result<Signed, String>> },
     /// An ECDSA signature (r || s) by the TPM AK over data the TPM hashes.
@@ -547,14 +547,16 @@ fn serve(mut ctx: Context, keys: Keys, mut q: Quoting, rx: mpsc::Receiver<Job>, 
                     counts.quoted.fetch_add(leaves.len() as u64, Ordering::Relaxed);
                 }
                 for (i, (_, reply)) in waiting.into_iter().enumerate() {
-                    let _ = reply.send(made.clone().map(|(attest, signature, values)| FreshQuote {
-                        attest,
-                        signature,
-                        pcrs: values,
-                        index: i as u64,
-                        batch: leaves.len() as u64,
-                        proof: merkle::proof(&leaves, i),
-                        log: log.clone(),
+                    let _ = reply.send(made.clone().map(|(attest, signature, values)| {
+                        Fresh::Tpm(FreshQuote {
+                            attest,
+                            signature,
+                            pcrs: values,
+                            index: i as u64,
+                            batch: leaves.len() as u64,
+                            proof: merkle::proof(&leaves, i),
+                            log: log.clone(),
+                        })
                     }));
                 }
             }

@@ -9,6 +9,12 @@
 //! process wrote the entry between rasd's write and read, and the outblob may answer that
 //! write instead: rasd then starts over with a new entry, a bounded number of times.
 //!
+//! Fresh reports. Evidence that asks for one gets a report whose report data is the Merkle
+//! root of the leaves of the requests that queued meanwhile (zero-padded to 64 bytes), made by
+//! one thread, as the TPM backend batches its quotes. With `--tsm-rtmr` every runtime-log
+//! event is also extended into TDX RTMR3 ([`super::rtmr`]), and each fresh report carries the
+//! events RTMR3 held when it was made: extends wait while a report is made, so the two agree.
+//!
 //! There is no hardware key that can sign X.509, so in "no AS" mode the AK certificate is
 //! self-signed by the AK and carries the raw report (DESIGN §4.2, EVIDENCE §3): the trust comes
 //! from the report's binding of the AK and from the appraisal of its hardware signature.
@@ -17,6 +23,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -26,7 +33,12 @@ use ras_evidence::report::{TeeReport, TsmReport, REPORT_DATA_LEN};
 use ring::rand::SecureRandom;
 use thiserror::Error;
 
-use super::{Tee, TeeError};
+use ras_evidence::merkle;
+use ras_evidence::runtime_log::PcrEvent;
+use tokio::sync::oneshot;
+
+use super::rtmr::{RtmrConfig, RtmrLog};
+use super::{AnchorError, Fresh, FreshReport, LogAnchor, QuoteReply, Tee, TeeError};
 
 /// Where the kernel puts the TSM report interface.
 pub const DEFAULT_PATH: &str = "/sys/kernel/config/tsm/report";
@@ -125,6 +137,9 @@ pub enum TsmError {
         #[source]
         source: ras_evidence::tsm::TsmError,
     },
+    /// RTMR3 could not be opened or reconciled with the journal.
+    #[error(transparent)]
+    Rtmr(#[from] super::rtmr::RtmrError),
     /// The kernel's report binds other data than rasd wrote.
     #[error("configfs-tsm returned a {report} that binds other report data than rasd wrote to {path}/inblob")]
     Mismatch {
@@ -143,23 +158,120 @@ impl From<TsmError> for TeeError {
 
 /// The configfs-tsm device.
 pub struct TsmTee {
+    device: Arc<Device>,
+    /// RTMR3 and its journal, shared with the report thread; the events it held at start, and
+    /// whether that start was a new boot.
+    log: Option<(Arc<Mutex<RtmrLog>>, Vec<PcrEvent>, bool)>,
+    /// Fresh-report requests, to the thread that batches them.
+    quotes: mpsc::Sender<(Leaf, oneshot::Sender<Result<Fresh, String>>)>,
+    counts: Arc<(AtomicU64, AtomicU64)>,
+}
+
+type Leaf = [u8; 32];
+
+/// The report directory, and rasd's entries in it.
+struct Device {
     base: PathBuf,
     /// Numbers rasd's entries, with the pid and a random tag, so their names never collide.
     seq: AtomicU64,
 }
 
 impl TsmTee {
-    /// Opens the report directory `base` (`--tsm-path`).
+    /// Opens the report directory `base` (`--tsm-path`), without RTMR3.
     pub fn open(base: &Path) -> Result<Self, TeeError> {
+        Self::open_anchored(base, None, 1)
+    }
+
+    /// Opens the report directory `base`; with `rtmr` (the state directory and where RTMR3
+    /// is), reconciles the runtime-log journal with RTMR3. `batch` bounds a fresh-report batch.
+    pub fn open_anchored(base: &Path, rtmr: Option<(&Path, &RtmrConfig)>, batch: usize) -> Result<Self, TeeError> {
         if !base.is_dir() {
             return Err(TsmError::NotFound { path: base.display().to_string() }.into());
         }
-        Ok(TsmTee { base: base.to_path_buf(), seq: AtomicU64::new(0) })
+        let device = Arc::new(Device { base: base.to_path_buf(), seq: AtomicU64::new(0) });
+        let log = match rtmr {
+            Some((state_dir, config)) => {
+                let (log, fresh_boot) = RtmrLog::open(state_dir, config).map_err(TsmError::from)?;
+                let events = log.events().to_vec();
+                Some((Arc::new(Mutex::new(log)), events, fresh_boot))
+            }
+            None => None,
+        };
+        let (quotes, rx) = mpsc::channel();
+        let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+        let (d, l, c) = (device.clone(), log.as_ref().map(|l| l.0.clone()), counts.clone());
+        std::thread::Builder::new()
+            .name("ras-tsm".into())
+            .spawn(move || serve_quotes(&d, l.as_deref(), &rx, batch.max(1), &c))
+            .map_err(|e| TeeError::Report(format!("start the configfs-tsm thread: {e}")))?;
+        Ok(TsmTee { device, log, quotes, counts })
     }
 
     /// The report directory.
     pub fn base(&self) -> &Path {
-        &self.base
+        &self.device.base
+    }
+}
+
+/// The report thread: every request queued meanwhile (up to `batch`) shares one report over
+/// the Merkle root of their leaves. RTMR3's lock is held across the report, so the events
+/// handed out are exactly those the report's RTMR3 shows.
+fn serve_quotes(
+    device: &Device,
+    log: Option<&Mutex<RtmrLog>>,
+    rx: &mpsc::Receiver<(Leaf, oneshot::Sender<Result<Fresh, String>>)>,
+    batch: usize,
+    counts: &(AtomicU64, AtomicU64),
+) {
+    while let Ok(first) = rx.recv() {
+        let mut waiting = vec![first];
+        while waiting.len() < batch {
+            match rx.try_recv() {
+                Ok(next) => waiting.push(next),
+                Err(_) => break,
+            }
+        }
+        let leaves: Vec<Leaf> = waiting.iter().map(|(l, _)| *l).collect();
+        let mut data = [0u8; REPORT_DATA_LEN];
+        data[..32].copy_from_slice(&merkle::root(&leaves));
+        let made = {
+            let guard = log.map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
+            let report = device.report(&data).map_err(|e| e.to_string());
+            report.map(|r| (r, guard.map(|g| g.events().to_vec())))
+        };
+        if made.is_ok() {
+            counts.0.fetch_add(1, Ordering::Relaxed);
+            counts.1.fetch_add(leaves.len() as u64, Ordering::Relaxed);
+        }
+        for (i, (_, reply)) in waiting.into_iter().enumerate() {
+            let fresh = match &made {
+                Ok((TeeReport::Tsm(r), events)) => Ok(Fresh::Tsm(FreshReport {
+                    provider: r.provider.clone(),
+                    outblob: r.outblob.clone(),
+                    index: i as u64,
+                    batch: leaves.len() as u64,
+                    proof: merkle::proof(&leaves, i),
+                    rtmr3_events: events.clone(),
+                })),
+                Ok(_) => Err("configfs-tsm gave another kind of report".to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            let _ = reply.send(fresh);
+        }
+    }
+}
+
+impl Device {
+    fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
+        let mut last = (0, 0);
+        for _ in 0..ATTEMPTS {
+            match self.attempt(data)? {
+                Ok(report) => return Ok(report),
+                Err(generations) => last = generations,
+            }
+        }
+        let (before, after) = last;
+        Err(TsmError::Contended { base: self.base.display().to_string(), before, after }.into())
     }
 
     /// One report, in one new entry: `Ok(Err((before, after)))` when a concurrent writer
@@ -205,15 +317,22 @@ impl Tee for TsmTee {
     }
 
     fn report(&self, data: &[u8; REPORT_DATA_LEN]) -> Result<TeeReport, TeeError> {
-        let mut last = (0, 0);
-        for _ in 0..ATTEMPTS {
-            match self.attempt(data)? {
-                Ok(report) => return Ok(report),
-                Err(generations) => last = generations,
-            }
-        }
-        let (before, after) = last;
-        Err(TsmError::Contended { base: self.base.display().to_string(), before, after }.into())
+        self.device.report(data)
+    }
+
+    fn log_anchor(&self) -> Option<&dyn LogAnchor> {
+        self.log.as_ref().map(|_| self as &dyn LogAnchor)
+    }
+
+    fn quote_counts(&self) -> (u64, u64) {
+        (self.counts.0.load(Ordering::Relaxed), self.counts.1.load(Ordering::Relaxed))
+    }
+
+    fn fresh_quote(&self, leaf: [u8; 32]) -> Option<QuoteReply> {
+        let (reply, rx) = oneshot::channel();
+        // A stopped thread drops `reply`, which the receiver reports as an error.
+        let _ = self.quotes.send((leaf, reply));
+        Some(rx)
     }
 
     fn root_cert(&self) -> Option<&[u8]> {
@@ -222,6 +341,27 @@ impl Tee for TsmTee {
 
     fn issue_ak_cert(&self, ak: &rcgen::KeyPair, report: &TeeReport) -> Result<Vec<u8>, TeeError> {
         cert::issue_self_signed_ak(ak, report).map_err(|e| TeeError::Key(e.to_string()))
+    }
+}
+
+impl LogAnchor for TsmTee {
+    fn pcr(&self) -> u8 {
+        3
+    }
+
+    fn events_at_start(&self) -> &[PcrEvent] {
+        self.log.as_ref().map_or(&[], |l| l.1.as_slice())
+    }
+
+    fn fresh_boot(&self) -> bool {
+        self.log.as_ref().is_some_and(|l| l.2)
+    }
+
+    fn extend(&self, event: PcrEvent) -> Result<(), AnchorError> {
+        let Some((log, _, _)) = &self.log else {
+            return Err(AnchorError::NotCommitted("no RTMR3 is configured".into()));
+        };
+        log.lock().unwrap_or_else(|p| p.into_inner()).extend(event)
     }
 }
 
@@ -371,6 +511,96 @@ mod tests {
         let e = TsmTee::open(&emu.path()).unwrap().report(&[7; 64]).unwrap_err().to_string();
         assert!(e.contains("arm_cca_guest is not supported"), "{e}");
         assert_eq!(emu.leftovers(), Vec::<String>::new());
+    }
+
+    fn event(seq: u64, subject: &str) -> PcrEvent {
+        PcrEvent { subject: subject.into(), seq, digest: hex::encode([seq as u8 + 1; 32]) }
+    }
+
+    #[test]
+    fn runtime_log_events_go_into_rtmr3_and_fresh_reports_show_them() {
+        use ras_evidence::runtime_log::rtmr_replay;
+        let emu = TsmEmulator::start(Hardware::Tdx);
+        let state = tempfile::tempdir().unwrap();
+        let config = RtmrConfig { register: emu.rtmr_path(), boot_id: emu.boot_id_path() };
+        let open = || TsmTee::open_anchored(&emu.path(), Some((state.path(), &config)), 8);
+        let tee = open().unwrap();
+        assert!(!tee.fresh_boot());
+        let anchor = tee.log_anchor().unwrap();
+        anchor.extend(event(0, "host")).unwrap();
+        anchor.extend(event(1, "host")).unwrap();
+        let events = [event(0, "host"), event(1, "host")];
+        let want = rtmr_replay([0; 48], events.iter().map(|e| e.rtmr_digest().unwrap()));
+        assert_eq!(emu.rtmr3(), want);
+
+        // Two leaves in one batch, or one each: either way the report binds the Merkle root,
+        // shows RTMR3, and carries the events.
+        let leaves = [[1u8; 32], [2u8; 32]];
+        let replies: Vec<_> = leaves.iter().map(|l| tee.fresh_quote(*l).unwrap()).collect();
+        for (leaf, reply) in leaves.iter().zip(replies) {
+            let Fresh::Tsm(r) = reply.blocking_recv().unwrap().unwrap() else { panic!("not a tsm report") };
+            assert_eq!(r.rtmr3_events.as_deref(), Some(&events[..]));
+            let raw = STANDARD.decode(&r.outblob).unwrap();
+            let parsed = ras_evidence::tsm::parse(&r.provider, &raw).unwrap();
+            assert_eq!(parsed.rtmrs.unwrap()[3], want);
+            let root = merkle::root_from_proof(*leaf, r.index, r.batch, &r.proof).unwrap();
+            assert_eq!(parsed.report_data[..32], root);
+            assert_eq!(parsed.report_data[32..], [0; 32]);
+        }
+        assert_eq!(tee.quote_counts().1, 2);
+        drop(tee);
+
+        // A restart reconciles: equal, then one behind (a crash between journal and RTMR3).
+        let tee = open().unwrap();
+        assert_eq!(tee.log_anchor().unwrap().events_at_start(), &events[..]);
+        drop(tee);
+        let journal = state.path().join("tsm/log-events.jsonl");
+        let mut text = std::fs::read_to_string(&journal).unwrap();
+        text.push_str(&serde_json::to_string(&event(2, "docker-x")).unwrap());
+        text.push('\n');
+        std::fs::write(&journal, &text).unwrap();
+        let tee = open().unwrap();
+        assert_eq!(tee.log_anchor().unwrap().events_at_start().len(), 3);
+        let all: Vec<PcrEvent> = tee.log_anchor().unwrap().events_at_start().to_vec();
+        assert_eq!(emu.rtmr3(), rtmr_replay([0; 48], all.iter().map(|e| e.rtmr_digest().unwrap())));
+        drop(tee);
+
+        // A rewritten journal does not replay to RTMR3: refused, with what to do.
+        std::fs::write(&journal, text.replace("docker-x", "host")).unwrap();
+        let e = open().err().expect("must refuse").to_string();
+        assert!(e.contains("another program extends RTMR3, or the journal was changed"), "{e}");
+        std::fs::write(&journal, &text).unwrap();
+
+        // A new boot: RTMR3 is zero again and the boot id changed; the old journal is put aside.
+        emu.reboot(2);
+        let tee = open().unwrap();
+        assert!(tee.fresh_boot());
+        assert!(tee.log_anchor().unwrap().events_at_start().is_empty());
+        let aside = std::fs::read_dir(state.path().join("tsm"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("log-events.boot-"));
+        assert_eq!(aside.count(), 1);
+        // Zero without a new boot id is not a new boot: the journal of this boot must match
+        // (two events, so zero is not merely one behind).
+        tee.log_anchor().unwrap().extend(event(0, "host")).unwrap();
+        tee.log_anchor().unwrap().extend(event(1, "host")).unwrap();
+        drop(tee);
+        std::fs::write(emu.rtmr_path(), [0u8; 48]).unwrap();
+        emu.reboot(2);
+        let e = open().err().expect("must refuse").to_string();
+        assert!(e.contains("replay to"), "{e}");
+    }
+
+    #[test]
+    fn rtmr3_that_is_not_48_bytes_is_refused() {
+        let emu = TsmEmulator::start(Hardware::Tdx);
+        let state = tempfile::tempdir().unwrap();
+        let bad = state.path().join("rtmr");
+        std::fs::write(&bad, b"short").unwrap();
+        let config = RtmrConfig { register: bad, boot_id: emu.boot_id_path() };
+        let e = TsmTee::open_anchored(&emu.path(), Some((state.path(), &config)), 8).err().unwrap().to_string();
+        assert!(e.contains("reads 5 bytes, not the 48"), "{e}");
     }
 
     #[test]
