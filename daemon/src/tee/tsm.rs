@@ -311,8 +311,8 @@ impl Tee for TsmTee {
 
     fn claims(&self) -> (&'static str, &'static str) {
         (
-            "that a TDX or SEV-SNP guest with the report's measurements asked for a report over the AK at rasd's start, once an appraiser checked the hardware signature",
-            "freshness from the hardware (the AK's signature gives it), the measurements' meaning (the appraiser's policy), or a CCA guest",
+            "that a TDX or SEV-SNP guest with the report's measurements asked for a report over the AK, once an appraiser checked the hardware signature; fresh reports (host evidence) show the guest after the verifier's nonce, with the runtime log in RTMR3 (TDX)",
+            "the measurements' meaning (the appraiser's policy), freshness for evidence without a fresh report, or anything about a CCA guest",
         )
     }
 
