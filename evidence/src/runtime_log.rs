@@ -223,17 +223,22 @@ pub fn check_anchored(
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_anchored_log_must_be_the_extended_one() {
+    /// A host log of two entries, and the events of the log register: host, a container's, host.
+    fn two_host_entries_and_a_container_s() -> (RuntimeLog, Vec<PcrEvent>) {
         let entries = vec![entry(0, "a"), entry(1, "b")];
         let chain = entries.iter().fold([0u8; 32], |c, e| extend(&c, e));
-        let log = RuntimeLog { chain: hex::encode(chain), entries: entries.clone() };
         let ev = |subject: &str, e: &LogEntry| PcrEvent {
             subject: subject.into(),
             seq: e.seq,
             digest: hex::encode(e.digest()),
         };
         let events = vec![ev("host", &entries[0]), ev("docker-x", &entries[0]), ev("host", &entries[1])];
+        (RuntimeLog { chain: hex::encode(chain), entries }, events)
+    }
+
+    #[test]
+    fn an_anchored_log_must_be_the_extended_one() {
+        let (log, events) = two_host_entries_and_a_container_s();
         let pcr = crate::tpm::pcr_replay([0; 32], events.iter().map(|e| e.pcr_digest().unwrap()));
         assert_eq!(check_anchored(Some(&log), "host", 15, &events, &pcr), Ok(3));
         // Another subject's entries do not count; an edited or dropped entry is caught.
@@ -250,15 +255,7 @@ mod tests {
 
     #[test]
     fn an_rtmr_anchored_log_replays_in_sha384_and_must_be_the_extended_one() {
-        let entries = vec![entry(0, "a"), entry(1, "b")];
-        let chain = entries.iter().fold([0u8; 32], |c, e| extend(&c, e));
-        let log = RuntimeLog { chain: hex::encode(chain), entries: entries.clone() };
-        let ev = |subject: &str, e: &LogEntry| PcrEvent {
-            subject: subject.into(),
-            seq: e.seq,
-            digest: hex::encode(e.digest()),
-        };
-        let events = vec![ev("host", &entries[0]), ev("docker-x", &entries[0]), ev("host", &entries[1])];
+        let (log, events) = two_host_entries_and_a_container_s();
         // The replay by hand: sha384(rtmr || digest), from zero.
         let mut rtmr = [0u8; 48];
         for e in &events {

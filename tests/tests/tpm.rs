@@ -38,6 +38,18 @@ fn claims(jws: &str) -> Value {
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// Runs rasd once, in the foreground, on `rasd`'s (stopped) directories with the TPM at
+/// `tcti`: for the cases where it must refuse to start.
+fn rasd_once(rasd: &Rasd, tcti: &str) -> std::process::Output {
+    std::process::Command::new(ras_tests::bin("rasd"))
+        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
+        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
+        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
+        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", tcti])
+        .output()
+        .unwrap()
+}
+
 fn tpm_available() -> bool {
     swtpm::available() || unavailable("swtpm, swtpm-tools and tpm2-tools")
 }
@@ -230,23 +242,11 @@ fn an_ak_that_does_not_load_in_this_tpm_stops_rasd_with_what_to_do() {
     let mut rasd = tpm_rasd(&first, &[]);
     rasd.stop();
     let other = Swtpm::start();
-    let out = std::process::Command::new(ras_tests::bin("rasd"))
-        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
-        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
-        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
-        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", &other.tcti()])
-        .output()
-        .unwrap();
+    let out = rasd_once(&rasd, &other.tcti());
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("cleared or replaced") && err.contains("aside"), "{err}");
-    let out = std::process::Command::new(ras_tests::bin("rasd"))
-        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
-        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
-        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
-        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", "swtpm:host=127.0.0.1,port=1"])
-        .output()
-        .unwrap();
+    let out = rasd_once(&rasd, "swtpm:host=127.0.0.1,port=1");
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--tpm-tcti"), "{}", text(&out.stderr));
 }
@@ -405,13 +405,7 @@ fn a_runtime_log_changed_after_the_fact_no_longer_replays_to_the_quoted_pcr() {
     let j = std::fs::read_to_string(&journal).unwrap();
     let first = j.lines().next().unwrap().to_string();
     std::fs::write(&journal, format!("{first}\n")).unwrap();
-    let out = std::process::Command::new(ras_tests::bin("rasd"))
-        .args(["--config", rasd.path("rasd.toml").to_str().unwrap()])
-        .args(["--runtime-dir", rasd.runtime_dir().to_str().unwrap()])
-        .args(["--state-dir", rasd.state_dir().to_str().unwrap()])
-        .args(["--log", "stderr", "--tee", "tpm", "--tpm-tcti", &tpm.tcti()])
-        .output()
-        .unwrap();
+    let out = rasd_once(&rasd, &tpm.tcti());
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("another program extends PCR 15"), "{}", text(&out.stderr));
     std::fs::write(&journal, j).unwrap();
