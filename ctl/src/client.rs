@@ -10,75 +10,20 @@ use ras_proto::client::Client;
 use ras_proto::nonce::NonceError;
 use ras_proto::Nonce;
 use ring::rand::SecureRandom;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 
 use crate::failure::{usage, Code, Failure};
 
-/// Where a command connects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// `tcp:HOST:PORT`
-    Tcp(String),
-    /// `unix:PATH`
-    Unix(String),
-    /// `vsock:CID:PORT`
-    Vsock(u32, u32),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Tcp(a) => write!(f, "tcp:{a}"),
-            Target::Unix(p) => write!(f, "unix:{p}"),
-            Target::Vsock(cid, port) => write!(f, "vsock:{cid}:{port}"),
-        }
-    }
-}
+pub use ras_proto::endpoint::{Conn, Endpoint as Target};
 
 /// Parses `--connect`.
 pub fn parse_target(s: &str) -> Result<Target, Failure> {
-    match s.split_once(':') {
-        Some(("tcp", addr))
-            if addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
-        {
-            Ok(Target::Tcp(addr.to_string()))
-        }
-        Some(("unix", path)) if !path.is_empty() => Ok(Target::Unix(path.to_string())),
-        Some(("vsock", rest)) => match rest.split_once(':').map(|(c, p)| (c.parse::<u32>(), p.parse::<u32>())) {
-            Some((Ok(cid), Ok(port))) => Ok(Target::Vsock(cid, port)),
-            _ => Err(usage(anyhow!("--connect vsock:CID:PORT needs numbers, got {s:?}"))),
-        },
-        _ => Err(usage(anyhow!("--connect must be tcp:HOST:PORT, vsock:CID:PORT or unix:PATH, got {s:?}"))),
-    }
+    s.parse().map_err(|e| usage(anyhow!("--connect {e}")))
 }
 
-/// Any connected stream.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
-/// A client over any stream.
-pub type Conn = Client<Box<dyn Stream>>;
-
-/// Connects to a target.
+/// Connects to a target; a failure is exit 3 with the address named.
 pub async fn connect(target: &Target) -> Result<Conn, Failure> {
-    let stream: std::io::Result<Box<dyn Stream>> = async {
-        Ok(match target {
-            Target::Tcp(addr) => {
-                let s = TcpStream::connect(addr).await?;
-                // One small request, one small reply: never wait for Nagle.
-                s.set_nodelay(true)?;
-                Box::new(s) as Box<dyn Stream>
-            }
-            Target::Unix(path) => Box::new(UnixStream::connect(path).await?),
-            Target::Vsock(cid, port) => {
-                Box::new(tokio_vsock::VsockStream::connect(tokio_vsock::VsockAddr::new(*cid, *port)).await?)
-            }
-        })
-    }
-    .await;
-    let stream = stream.with_context(|| format!("connect to {target}")).map_err(|e| Failure::new(Code::Daemon, e))?;
-    Ok(Client::new(stream))
+    target.connect().await.with_context(|| format!("connect to {target}")).map_err(|e| Failure::new(Code::Daemon, e))
 }
 
 /// Connects to the local rasd at `--socket`.

@@ -11,13 +11,15 @@
 //!   interface's error enum to it, and [`ProtoError`].
 //! - [`idl`]: the real varlink interface descriptions served by `GetInterfaceDescription`.
 //! - [`stream`]: async reading and writing of messages over any tokio stream.
-//! - [`client`]: a typed varlink client used by `rasctl` and `ras-bridge`.
+//! - [`client`]: a typed varlink client used by `rasctl`, `ras-bridge` and `ras-verifier`;
+//!   [`endpoint`]: the addresses they connect to.
 //!
 //! This crate holds no I/O policy (who may call what) and no TEE code.
 
 pub mod api;
 pub mod client;
 pub mod codec;
+pub mod endpoint;
 pub mod error;
 pub mod idl;
 pub mod message;
