@@ -15,6 +15,7 @@ pub mod docker;
 pub mod fake;
 pub mod swtpm;
 pub mod tsm;
+pub mod verifier;
 
 /// The directory holding the built binaries (`target/<profile>`), from this test's own path;
 /// `RAS_BIN_DIR` runs the suite against other builds (an older commit, a mutant).
@@ -55,6 +56,7 @@ fn newest_source(name: &str) -> Option<(std::time::SystemTime, PathBuf)> {
         "rasd" => &["proto", "evidence", "server", "daemon"],
         "ras-bridge" => &["proto", "server", "bridge"],
         "rasctl" => &["proto", "evidence", "ctl"],
+        "ras-verifier" => &["proto", "evidence", "server", "verifier"],
         _ => &[],
     };
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;

@@ -18,3 +18,4 @@ mod robustness;
 mod tour;
 mod tpm;
 mod tsm;
+mod verifier;
