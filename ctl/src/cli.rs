@@ -58,6 +58,41 @@ pub enum Command {
     /// Verification policies in Rego.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Secrets that ras-verifier releases to attested workloads.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+/// `rasctl secret ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Get a secret from ras-verifier: take its challenge, have rasd sign evidence for this
+    /// process that binds a fresh one-time key, send both, and decrypt the answer (a JWE to that
+    /// key). Writes the secret raw to standard output, or to --out; with --json, one object.
+    /// Exit 1 when ras-verifier refuses (the message names the failed check) or has no such
+    /// secret; 3 when it or rasd cannot be reached, or answers out of protocol.
+    Get(SecretGetArgs),
+}
+
+/// `rasctl secret get`
+#[derive(Debug, Args)]
+pub struct SecretGetArgs {
+    /// The secret's name: 1 to 128 of A-Z a-z 0-9 . _ - (not . or ..).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// ras-verifier's base URL, http:// or https:// (the requests go to URL/v1/...).
+    #[arg(long, value_name = "URL")]
+    pub verifier: String,
+    /// PEM certificate(s) to trust for an https:// verifier, instead of the built-in web roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Write the secret to FILE (mode 0600, replaced whole, never through a symbolic link)
+    /// instead of standard output (- is standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Seconds to wait for each answer (ras-verifier's two, and rasd's evidence).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub timeout: f64,
 }
 
 /// `rasctl tpm ...`

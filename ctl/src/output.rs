@@ -38,14 +38,17 @@ pub fn print_json(v: &Value) {
 pub fn emit(out: Option<&Path>, text: &str) -> Result<(), Failure> {
     match out.filter(|p| *p != Path::new("-")) {
         Some(p) => std::fs::write(p, text).with_context(|| format!("write {}", p.display())).map_err(usage),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                // A closed pipe (`| head`) is not a failure.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(usage(e)),
-                _ => Ok(()),
-            }
-        }
+        None => write_stdout(text.as_bytes()),
+    }
+}
+
+/// Writes `bytes` to standard output as they are (no newline added).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        // A closed pipe (`| head`) is not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(usage(e)),
+        _ => Ok(()),
     }
 }
 

@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`claims`]: the EAT-style claims set (`eat_nonce`, `iat`, `eat_profile`, `ras`).
 //! - [`jws`]: JWS compact serialization with ES256 and an `x5c` chain (RFC 7515).
+//! - [`jwe`]: JWE compact serialization with ECDH-ES and A256GCM on P-256 (RFC 7516): secrets
+//!   released to the key that evidence binds.
 //! - [`report`]: TEE reports that bind 64 bytes of report data, and the simulated TEE's report.
 //! - [`cert`]: AK certificates: issuing, the report extension, chain validation to a trust anchor.
 //! - [`x509`]: reading one certificate: a bounded parse, its public key and subject.
@@ -22,6 +24,7 @@ pub mod cert;
 pub mod claims;
 pub mod digest;
 pub mod enrol;
+pub mod jwe;
 pub mod jws;
 pub mod merkle;
 pub mod pem;

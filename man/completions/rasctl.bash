@@ -49,6 +49,9 @@ _rasctl() {
             rasctl,reference)
                 cmd="rasctl__subcmd__reference"
                 ;;
+            rasctl,secret)
+                cmd="rasctl__subcmd__secret"
+                ;;
             rasctl,status)
                 cmd="rasctl__subcmd__status"
                 ;;
@@ -166,6 +169,9 @@ _rasctl() {
             rasctl__subcmd__help,reference)
                 cmd="rasctl__subcmd__help__subcmd__reference"
                 ;;
+            rasctl__subcmd__help,secret)
+                cmd="rasctl__subcmd__help__subcmd__secret"
+                ;;
             rasctl__subcmd__help,status)
                 cmd="rasctl__subcmd__help__subcmd__status"
                 ;;
@@ -217,6 +223,9 @@ _rasctl() {
             rasctl__subcmd__help__subcmd__reference,record)
                 cmd="rasctl__subcmd__help__subcmd__reference__subcmd__record"
                 ;;
+            rasctl__subcmd__help__subcmd__secret,get)
+                cmd="rasctl__subcmd__help__subcmd__secret__subcmd__get"
+                ;;
             rasctl__subcmd__help__subcmd__tpm,enroll)
                 cmd="rasctl__subcmd__help__subcmd__tpm__subcmd__enroll"
                 ;;
@@ -265,6 +274,18 @@ _rasctl() {
             rasctl__subcmd__reference__subcmd__help,record)
                 cmd="rasctl__subcmd__reference__subcmd__help__subcmd__record"
                 ;;
+            rasctl__subcmd__secret,get)
+                cmd="rasctl__subcmd__secret__subcmd__get"
+                ;;
+            rasctl__subcmd__secret,help)
+                cmd="rasctl__subcmd__secret__subcmd__help"
+                ;;
+            rasctl__subcmd__secret__subcmd__help,get)
+                cmd="rasctl__subcmd__secret__subcmd__help__subcmd__get"
+                ;;
+            rasctl__subcmd__secret__subcmd__help,help)
+                cmd="rasctl__subcmd__secret__subcmd__help__subcmd__help"
+                ;;
             rasctl__subcmd__tpm,enroll)
                 cmd="rasctl__subcmd__tpm__subcmd__enroll"
                 ;;
@@ -290,7 +311,7 @@ _rasctl() {
 
     case "${cmd}" in
         rasctl)
-            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca policy help"
+            opts="-h -V --socket --json --help --version status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca policy secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -962,7 +983,7 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help)
-            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca policy help"
+            opts="status evidence verify trust-anchor ak reference bench container measure attest agent tpm ca policy secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1298,6 +1319,34 @@ _rasctl() {
             return 0
             ;;
         rasctl__subcmd__help__subcmd__reference__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__secret)
+            opts="get"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__help__subcmd__secret__subcmd__get)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1678,6 +1727,100 @@ _rasctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__secret)
+            opts="-h --socket --json --help get help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__secret__subcmd__get)
+            opts="-h --verifier --ca --out --timeout --socket --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --verifier)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__secret__subcmd__help)
+            opts="get help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__secret__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rasctl__subcmd__secret__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

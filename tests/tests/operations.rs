@@ -579,6 +579,8 @@ fn every_subcommand_speaks_json_or_refuses_it() {
         vec!["ca", "challenge", &missing, "--ek-ca", &missing, "--out", &missing, "--secret-out", &missing],
         vec!["policy", "default"],
         vec!["policy", "check", &policy],
+        // No ras-verifier listens there: the error must still be one JSON object (exit 3).
+        vec!["secret", "get", "db", "--verifier", "http://127.0.0.1:1", "--timeout", "5"],
     ];
     for args in &runs {
         let out = r.rasctl(&[&["--json"], args.as_slice()].concat());

@@ -10,6 +10,7 @@ mod evidence;
 mod measure;
 mod policy;
 mod reference;
+mod secret;
 mod status;
 mod tpm;
 mod trust_anchor;
@@ -40,5 +41,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Tpm(c) => tpm::run(json, c),
         Command::Ca(c) => ca::run(json, c),
         Command::Policy(c) => policy::run(json, c),
+        Command::Secret(c) => secret::run(&cli.socket, json, c),
     }
 }
