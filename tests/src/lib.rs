@@ -58,6 +58,7 @@ fn newest_source(name: &str) -> Option<(std::time::SystemTime, PathBuf)> {
         "rasd" => &["proto", "evidence", "server", "daemon"],
         "ras-bridge" => &["proto", "server", "bridge"],
         "rasctl" => &["proto", "evidence", "ctl"],
+        "ras-verifier" => &["proto", "evidence", "verifier"],
         _ => &[],
     };
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
