@@ -96,7 +96,7 @@ fn exposure_scores_are_within_target() {
 /// The value of `key=` in a unit (the last one wins, as in systemd).
 fn unit_setting(unit: &str, key: &str) -> Option<String> {
     let prefix = format!("{key}=");
-    unit.lines().filter_map(|l| l.trim().strip_prefix(&prefix)).last().map(|v| v.trim().to_string())
+    unit.lines().filter_map(|l| l.trim().strip_prefix(&prefix)).next_back().map(|v| v.trim().to_string())
 }
 
 /// A DynamicUser= service must name a User= that no sysusers line creates, as user or group:
@@ -483,9 +483,11 @@ fn kubernetes_manifests_are_valid() {
         .arg(repo_root().join("tests/oracle/check_deploy.py"))
         .arg(k8s.join("ras-daemonset.yaml"))
         .arg(k8s.join("ras-workload-pod.yaml"))
+        .arg(k8s.join("ras-verifier.yaml"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("ras-verifier: Deployment, Service and PostgreSQL ok"), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("deploy manifests ok"));
 }
 
