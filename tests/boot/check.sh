@@ -56,6 +56,30 @@ serving:*) ;;
 *) fail "systemctl status rasd shows no STATUS=: '$(systemctl show -P StatusText rasd.service)'" ;;
 esac
 
+step "ras-verifier under its unit: a dynamic user, the admin token as a credential, a state directory"
+if [ -x /usr/sbin/ras-verifier ]; then
+    rasctl trust-anchor >/etc/ras/verifier-trust.pem || fail "rasctl trust-anchor for the verifier"
+    (umask 077 && echo boot-test-admin-token >/etc/ras/verifier-admin-token)
+    systemctl start ras-verifier.service || fail "systemctl start ras-verifier.service"
+    # Type=exec: started is not listening yet, so poll /healthz (bash's /dev/tcp; the tree has
+    # no HTTP client).
+    reply=
+    for _ in $(seq 100); do
+        reply=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8443 \
+            && printf "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && cat <&3' 2>/dev/null)
+        case $reply in "HTTP/1."?" 200"*) break ;; esac
+        sleep 0.1
+    done
+    case $reply in "HTTP/1."?" 200"*) ;; *) fail "ras-verifier does not answer /healthz: '$reply'" ;; esac
+    uid=$(stat -c %u "/proc/$(systemctl show -P MainPID ras-verifier.service)")
+    # systemd's dynamic users are 61184-65519 (the tree has no nss-systemd to name them).
+    [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] || fail "ras-verifier runs as uid $uid, not a dynamic user"
+    [ "$(stat -c %u /var/lib/private/ras-verifier)" = "$uid" ] || fail "the state directory is not the verifier's"
+    echo "ras-verifier answers /healthz as dynamic uid $uid"
+else
+    echo "ras-verifier is not built: its unit is installed but not started"
+fi
+
 step "no ras unit failed"
 failed=$(systemctl list-units --failed --plain --no-legend 'ras*' | awk '{print $1}')
 [ -z "$failed" ] || fail "failed units: $failed"

@@ -1,9 +1,11 @@
 //! Helpers for black-box tests of the built binaries: locating them, running rasd on temp
 //! paths (killed by PID on drop, even when a test fails), running rasctl, raw varlink over a
 //! unix socket, and the rule for optional components (a loud skip locally, a failure in CI).
-//! [`tsm`] emulates a configfs-tsm report tree for `--tee tsm`.
+//! [`tsm`] emulates a configfs-tsm report tree for `--tee tsm`; [`swtpm`] and [`postgres`] run
+//! a software TPM and a private PostgreSQL server on loopback ports from [`free_ports`].
 
 use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -13,6 +15,7 @@ use serde_json::Value;
 
 pub mod docker;
 pub mod fake;
+pub mod postgres;
 pub mod swtpm;
 pub mod tsm;
 pub mod verifier;
@@ -450,6 +453,40 @@ fn wait_child(child: &mut Child, within: Duration) -> Option<std::process::ExitS
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The first of `n` consecutive loopback TCP ports that are all free now, below the kernel's
+/// ephemeral range, for a server a test starts (swtpm, PostgreSQL) that takes a port number
+/// rather than binding port 0 itself. Below that range because bind(0) hands out even ports
+/// and connect() takes odd ones from it: the odd neighbour of an ephemeral port is exactly
+/// what outgoing loopback connections of other tests hold. Free *now* only: the caller's
+/// server may still lose the port to another process, and must then retry with a new one.
+pub fn free_ports(n: u16) -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let low: u16 = range.split_whitespace().next().and_then(|w| w.parse().ok()).unwrap_or(32768);
+    let span = low.saturating_sub(10_000 + n).max(n);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut x = seed ^ std::process::id().rotate_left(16);
+    for _ in 0..1000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let port = 10_000 + (x >> 8) as u16 % span;
+        if (port..port + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return port;
+        }
+    }
+    panic!("no {n} free consecutive loopback ports below {low}")
+}
+
+/// True when a socket listens on 127.0.0.1:`port`, read from /proc/net/tcp. Never by
+/// connecting: a connect to a loopback port in the ephemeral range that nobody listens on yet
+/// can connect to itself and hold the port the server is about to bind.
+pub fn listening(port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 3 && f[1] == local && f[3] == "0A"
+    })
 }
 
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.

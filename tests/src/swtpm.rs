@@ -2,7 +2,6 @@
 //! state directory and its own local CA for the EK certificate and serves it on loopback
 //! ports; the test kills it by PID on drop.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -23,37 +22,9 @@ pub fn available() -> bool {
     has("swtpm") && has("swtpm_setup") && has("tpm2_checkquote") && Path::new("/usr/bin/swtpm_localca").exists()
 }
 
-/// Both the TPM port and the control port (the TCTI opens both) are listening, read from
-/// /proc/net/tcp. Never by connecting: a connect to a loopback port in the ephemeral range
-/// that nobody listens on yet can connect to itself and hold the port swtpm is about to bind.
+/// Both the TPM port and the control port (the TCTI opens both) are listening.
 fn listening(port: u16) -> bool {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    [port, port.wrapping_add(1)].iter().all(|p| {
-        let local = format!("0100007F:{p:04X}");
-        table.lines().any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1] == local && f[3] == "0A"
-        })
-    })
-}
-
-/// A port pair (TPM, control) that is free now, below the kernel's ephemeral range: bind(0)
-/// hands out even ports and connect() takes odd ones from that range, so the odd neighbour of
-/// an ephemeral port is exactly what outgoing loopback connections of other tests hold.
-fn free_port() -> u16 {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
-    let low: u16 = range.split_whitespace().next().and_then(|w| w.parse().ok()).unwrap_or(32768);
-    let span = low.saturating_sub(10_002).max(2);
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let mut n = seed ^ std::process::id().rotate_left(16);
-    for _ in 0..1000 {
-        n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let port = 10_000 + (n >> 8) as u16 % span;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port pair below {low}")
+    crate::listening(port) && crate::listening(port.wrapping_add(1))
 }
 
 impl Swtpm {
@@ -63,7 +34,7 @@ impl Swtpm {
         let d = dir.path();
         for _ in 0..10 {
             // The swtpm TCTI finds the control channel at the next port.
-            let port = free_port();
+            let port = crate::free_ports(2);
             let log = std::fs::File::create(d.join("swtpm.log")).expect("swtpm log");
             let mut child = Command::new(crate::repo_root().join("scripts/swtpm"))
                 .arg(d)

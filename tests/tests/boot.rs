@@ -1,7 +1,8 @@
 //! The installed units under a real systemd: a cached Debian 12 tree (scripts/rootfs) gets
 //! `scripts/install` with DESTDIR, boots with `systemd-nspawn -b` in its own network
 //! namespace, and a oneshot unit inside (tests/boot/check.sh) uses rasd and ras-bridge the
-//! way an operator's users would.
+//! way an operator's users would, then starts ras-verifier.service (when built) and asks it
+//! for /healthz.
 
 use std::path::Path;
 use std::process::Command;
@@ -41,6 +42,11 @@ fn the_installed_units_work_under_systemd_as_pid_1() {
         .output()
         .unwrap();
     assert!(install.status.success(), "scripts/install: {}", text(&install.stderr));
+    // check.sh starts ras-verifier only when it is installed: once its crate is in the
+    // workspace it must be, or that step would pass by not running.
+    if repo_root().join("verifier/Cargo.toml").exists() {
+        assert!(tree.join("usr/sbin/ras-verifier").exists(), "ras-verifier was not installed into the tree");
+    }
     // What `systemctl enable` would do, plus the oneshot check.
     let etc = tree.join("etc/systemd/system");
     for s in ["rasd.socket", "rasd-container.socket", "ras-bridge.socket"] {

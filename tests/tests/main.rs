@@ -13,6 +13,7 @@ mod identity;
 mod measure;
 mod operations;
 mod oracle;
+mod postgres;
 mod protocol;
 mod robustness;
 mod tour;

@@ -15,11 +15,33 @@ fn have(tool: &str) -> bool {
         || ras_tests::unavailable(tool)
 }
 
+/// Every unit in systemd/ (scripts/install installs these).
+const UNITS: &[&str] = &[
+    "rasd.socket",
+    "rasd-container.socket",
+    "rasd.service",
+    "ras-bridge.socket",
+    "ras-bridge.service",
+    "ras-verifier.service",
+];
+
+/// The executable ras-verifier.service starts, for `systemd-analyze verify` (which checks that
+/// it exists): the built binary once its crate (verifier/) is in the workspace; until then a
+/// stand-in, so that the rest of the unit is still verified.
+fn verifier_exec() -> String {
+    if repo_root().join("verifier/Cargo.toml").exists() {
+        bin("ras-verifier").display().to_string()
+    } else {
+        "/bin/true".to_string()
+    }
+}
+
 /// The units, with ExecStart= pointing at the built binaries, in a temp dir.
 fn staged_units() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for u in ["rasd.socket", "rasd-container.socket", "rasd.service", "ras-bridge.socket", "ras-bridge.service"] {
+    for u in UNITS {
         let text = std::fs::read_to_string(repo_root().join("systemd").join(u)).unwrap();
+        let text = text.replace("/usr/sbin/ras-verifier", &verifier_exec());
         let text = text.replace("/usr/sbin/", &format!("{}/", ras_tests::bin_dir().display()));
         std::fs::write(dir.path().join(u), text).unwrap();
     }
@@ -52,7 +74,7 @@ fn exposure_scores_are_within_target() {
     if !have("systemd-analyze") {
         return;
     }
-    for (unit, max) in [("rasd.service", 2.0), ("ras-bridge.service", 1.7)] {
+    for (unit, max) in [("rasd.service", 2.0), ("ras-bridge.service", 1.7), ("ras-verifier.service", 1.2)] {
         let out = Command::new("systemd-analyze")
             .args(["security", "--offline=true", "--no-pager"])
             .arg(repo_root().join("systemd").join(unit))
@@ -69,6 +91,52 @@ fn exposure_scores_are_within_target() {
         eprintln!("{unit}: exposure {score}");
         assert!(score <= max, "{unit} exposure {score} > {max}");
     }
+}
+
+/// The value of `key=` in a unit (the last one wins, as in systemd).
+fn unit_setting(unit: &str, key: &str) -> Option<String> {
+    let prefix = format!("{key}=");
+    unit.lines().filter_map(|l| l.trim().strip_prefix(&prefix)).next_back().map(|v| v.trim().to_string())
+}
+
+/// A DynamicUser= service must name a User= that no sysusers line creates, as user or group:
+/// systemd would run it as that static user instead, or, for a group of the name, refuse to
+/// start it (217/USER), as it once refused ras-bridge. And a service that gets a credential
+/// is handed its path from $CREDENTIALS_DIRECTORY, not a path of its own.
+#[test]
+fn dynamic_users_collide_with_no_sysusers_name() {
+    let sysusers = std::fs::read_to_string(repo_root().join("systemd/ras.sysusers")).unwrap();
+    // u NAME…, g NAME…, m USER GROUP: every name the file creates or refers to.
+    let taken: Vec<&str> = sysusers
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                ["m", user, group, ..] => vec![*user, *group],
+                ["u" | "g", name, ..] => vec![*name],
+                _ => vec![],
+            }
+        })
+        .collect();
+    assert!(taken.contains(&"ras-bridge"), "the sysusers file did not parse: {taken:?}");
+    let mut dynamic = Vec::new();
+    for u in UNITS.iter().filter(|u| u.ends_with(".service")) {
+        let unit = std::fs::read_to_string(repo_root().join("systemd").join(u)).unwrap();
+        if unit_setting(&unit, "DynamicUser").as_deref() != Some("yes") {
+            continue;
+        }
+        dynamic.push(*u);
+        let user = unit_setting(&unit, "User").unwrap_or_else(|| panic!("{u}: DynamicUser=yes without User="));
+        assert!(!taken.contains(&user.as_str()), "{u}: the dynamic user {user} is also a sysusers name");
+        assert!(unit_setting(&unit, "Group").is_none(), "{u}: a dynamic user's group is its own");
+    }
+    assert!(dynamic.contains(&"ras-verifier.service"), "checked no DynamicUser= unit but {dynamic:?}");
+    let verifier = std::fs::read_to_string(repo_root().join("systemd/ras-verifier.service")).unwrap();
+    let exec = unit_setting(&verifier, "ExecStart").unwrap();
+    let credential = unit_setting(&verifier, "LoadCredential").unwrap();
+    let id = credential.split_once(':').unwrap().0;
+    assert!(exec.contains(&format!("--admin-token-file ${{CREDENTIALS_DIRECTORY}}/{id}")), "{exec}");
 }
 
 /// Starts the socket-activated rasd with a connection that sends nothing, and waits until it
@@ -415,9 +483,11 @@ fn kubernetes_manifests_are_valid() {
         .arg(repo_root().join("tests/oracle/check_deploy.py"))
         .arg(k8s.join("ras-daemonset.yaml"))
         .arg(k8s.join("ras-workload-pod.yaml"))
+        .arg(k8s.join("ras-verifier.yaml"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("ras-verifier: Deployment, Service and PostgreSQL ok"), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("deploy manifests ok"));
 }
 
@@ -440,6 +510,7 @@ fn install_honours_destdir_and_prefix() {
         "opt/ras/lib/systemd/system/rasd-container.socket",
         "opt/ras/lib/systemd/system/ras-bridge.socket",
         "opt/ras/lib/systemd/system/ras-bridge.service",
+        "opt/ras/lib/systemd/system/ras-verifier.service",
         "opt/ras/lib/sysusers.d/ras.conf",
         "opt/ras/lib/tmpfiles.d/ras.conf",
         "opt/ras/share/man/man1/rasctl.1",
@@ -457,6 +528,11 @@ fn install_honours_destdir_and_prefix() {
     }
     let unit = std::fs::read_to_string(dest.path().join("opt/ras/lib/systemd/system/rasd.service")).unwrap();
     assert!(unit.contains("ExecStart=/opt/ras/sbin/rasd"), "{unit}");
+    let unit = std::fs::read_to_string(dest.path().join("opt/ras/lib/systemd/system/ras-verifier.service")).unwrap();
+    assert!(unit.contains("ExecStart=/opt/ras/sbin/ras-verifier "), "{unit}");
+    // The verifier's binary is installed exactly when it was built.
+    let built = ras_tests::bin_dir().join("ras-verifier").exists();
+    assert_eq!(dest.path().join("opt/ras/sbin/ras-verifier").exists(), built, "ras-verifier built: {built}");
     // The sample configuration parses.
     let cfg = dest.path().join("etc/ras/rasd.toml");
     let check = Command::new(bin("rasd")).arg("--config").arg(&cfg).args(["--state-dir", "relative"]).output().unwrap();
