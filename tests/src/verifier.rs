@@ -90,7 +90,8 @@ impl Verifier {
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         let mut c = self.child.take()?;
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
-        let status = wait_for(Duration::from_secs(15), || c.try_wait().ok().flatten().is_some()).and_then(|_| c.wait().ok());
+        let status =
+            wait_for(Duration::from_secs(15), || c.try_wait().ok().flatten().is_some()).and_then(|_| c.wait().ok());
         if status.is_none() {
             let _ = c.kill();
             let _ = c.wait();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ras_tests::docker::{self, Container};
 use ras_tests::verifier::{file, http, Verifier, Webhook};
 use ras_tests::{is_root, nonce, text, unavailable, venv_python, Bridge, Rasd};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A rasd (sim TEE) with a bridge, measuring `measured`, if given.
 fn host(measured: Option<&str>) -> (Rasd, Bridge) {
@@ -31,7 +31,14 @@ fn a_host_target_becomes_trusted_then_untrusted_when_a_measured_file_changes_and
     let ev = dir.path().join("good.jws");
     let trust = rasd.trust_anchor();
     let got = ras_tests::rasctl(&[
-        "attest", "--connect", &bridge.target(), "--trust", trust.to_str().unwrap(), "--allow-sim", "--out", ev.to_str().unwrap(),
+        "attest",
+        "--connect",
+        &bridge.target(),
+        "--trust",
+        trust.to_str().unwrap(),
+        "--allow-sim",
+        "--out",
+        ev.to_str().unwrap(),
     ]);
     assert_eq!(got.status.code(), Some(0), "{}", text(&got.stderr));
     let rec = rasd.rasctl(&["reference", "record", ev.to_str().unwrap()]);
@@ -45,7 +52,10 @@ fn a_host_target_becomes_trusted_then_untrusted_when_a_measured_file_changes_and
     let t = v.wait_state("web-1", "trusted");
     assert_eq!(t["last"]["verdict"], "pass", "{t}");
     let change = hook.rx.recv_timeout(Duration::from_secs(30)).expect("webhook for pending -> trusted");
-    assert_eq!((change["target"].as_str(), change["from"].as_str(), change["to"].as_str()), (Some("web-1"), Some("pending"), Some("trusted")));
+    assert_eq!(
+        (change["target"].as_str(), change["from"].as_str(), change["to"].as_str()),
+        (Some("web-1"), Some("pending"), Some("trusted"))
+    );
 
     std::fs::write(&measured, "mode = debug\n").unwrap();
     let t = v.wait_state("web-1", "untrusted");
@@ -74,7 +84,9 @@ fn a_container_target_is_trusted_and_unreachable_once_its_agent_is_stopped() {
     let (rasd, bridge) = host(None);
     let c = Container::registered_agent(&rasd, &[]);
     let v = Verifier::start(&rasd.trust_anchor(), &["--timeout", "3", "--lease", "10"]);
-    v.add_target(&json!({"name": "app", "connect": bridge.target(), "container": c.id, "type": "docker", "interval_s": 1}));
+    v.add_target(
+        &json!({"name": "app", "connect": bridge.target(), "container": c.id, "type": "docker", "interval_s": 1}),
+    );
     v.add_target(&json!({"name": "node", "connect": bridge.target(), "interval_s": 1}));
     v.wait_state("app", "trusted");
     v.wait_state("node", "trusted");
@@ -97,7 +109,10 @@ fn the_api_refuses_bad_input_with_the_field_named_and_admin_calls_without_the_to
         (json!({"name": "a", "connect": "http://x", "interval_s": 5}), "connect"),
         (json!({"name": "a", "connect": bridge.target(), "interval_s": 0}), "interval_s"),
         (json!({"name": "a", "connect": bridge.target(), "interval_s": 5, "colour": 1}), "unknown field"),
-        (json!({"name": "a", "connect": bridge.target(), "interval_s": 5, "policy": "package ras\nallow if {\n"}), "a.rego:"),
+        (
+            json!({"name": "a", "connect": bridge.target(), "interval_s": 5, "policy": "package ras\nallow if {\n"}),
+            "a.rego:",
+        ),
         (json!({"name": "a", "connect": bridge.target(), "interval_s": 5, "reference": "nonsense"}), "line 1"),
     ];
     for (body, needle) in cases {
@@ -258,7 +273,11 @@ fn a_secret_is_released_into_the_container_its_policy_names_and_to_no_other() {
     );
     let (s, r) = v.admin("PUT", "/v1/secrets/db-key", Some(&json!({"value": "s3cr3t", "policy": policy})));
     assert_eq!(s, 201, "{r}");
-    let (s, r) = v.admin("PUT", "/v1/secrets/nobody", Some(&json!({"value": "x", "policy": "package ras\ndefault allow := false\n"})));
+    let (s, r) = v.admin(
+        "PUT",
+        "/v1/secrets/nobody",
+        Some(&json!({"value": "x", "policy": "package ras\ndefault allow := false\n"})),
+    );
     assert_eq!(s, 201, "{r}");
 
     let get = |c: &Container, name: &str| c.exec(&["rasctl", "secret", "get", name, "--verifier", &v.url()]);
@@ -274,4 +293,75 @@ fn a_secret_is_released_into_the_container_its_policy_names_and_to_no_other() {
     assert_eq!(out.status.code(), Some(1), "a policy that denies: {}", text(&out.stdout));
     assert!(text(&out.stderr).contains("policy"), "{}", text(&out.stderr));
     assert!(v.log().contains(&format!("secret db-key released to container docker:{}", app.id)), "{}", v.log());
+}
+
+/// Targets per kind in the replica test: half answer, half are a tarpit that accepts and
+/// never answers, so that each of those rounds holds its lease for the whole `--timeout`.
+const HALF: usize = 8;
+
+#[test]
+fn two_replicas_share_a_postgresql_fleet_and_a_replica_killed_mid_round_loses_no_round() {
+    if !ras_tests::postgres::available() {
+        return;
+    }
+    let pg = ras_tests::postgres::Postgres::start();
+    let (rasd, bridge) = host(None);
+    let tarpit = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tarpit_addr = tarpit.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in tarpit.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let trust = rasd.trust_anchor();
+    let url = pg.url();
+    let flags = |name: &'static str| {
+        ["--database", url.as_str(), "--replica", name, "--lease", "3", "--timeout", "1", "--concurrency", "4"].to_vec()
+    };
+    let mut a = Verifier::start(&trust, &flags("a"));
+    let b = Verifier::start(&trust, &flags("b"));
+    for i in 0..HALF {
+        a.add_target(&json!({"name": format!("good-{i}"), "connect": bridge.target(), "interval_s": 1}));
+        b.add_target(&json!({"name": format!("slow-{i}"), "connect": format!("tcp:{tarpit_addr}"), "interval_s": 1}));
+    }
+    let count = |sql: &str| pg.psql(sql).trim().parse::<i64>().unwrap_or_else(|_| panic!("{sql}"));
+    // Both replicas work: each has recorded rounds.
+    ras_tests::wait_for(Duration::from_secs(30), || count("SELECT COUNT(DISTINCT replica) FROM attestations") == 2)
+        .unwrap_or_else(|| panic!("both replicas attest:\n{}\n{}", a.log(), b.log()));
+    // Mid-round: a holds leases it will never release.
+    ras_tests::wait_for(Duration::from_secs(30), || count("SELECT COUNT(*) FROM targets WHERE lease_owner = 'a'") > 0)
+        .expect("replica a holds leases");
+    a.kill9();
+    let orphaned: Vec<(String, i64)> = pg
+        .psql("SELECT name || ' ' || round FROM targets WHERE lease_owner = 'a' ORDER BY name")
+        .lines()
+        .filter_map(|l| l.trim().split_once(' ').map(|(n, r)| (n.to_string(), r.parse().unwrap())))
+        .collect();
+    assert!(!orphaned.is_empty(), "a was killed while it held leases");
+    let killed_at = count("SELECT MAX(time) FROM attestations WHERE replica = 'a'");
+    // Every target goes on being attested, by b: three more rounds each.
+    let rounds = |name: &str| count(&format!("SELECT round FROM targets WHERE name = '{name}'"));
+    let before: Vec<(String, i64)> =
+        (0..HALF).flat_map(|i| [format!("good-{i}"), format!("slow-{i}")]).map(|n| (n.clone(), rounds(&n))).collect();
+    ras_tests::wait_for(Duration::from_secs(60), || before.iter().all(|(n, r)| rounds(n) >= r + 3))
+        .unwrap_or_else(|| panic!("every target is attested after a died:\n{}", b.log()));
+    // The round a held when it died was attested by b, once.
+    for (name, round) in &orphaned {
+        let by =
+            pg.psql(&format!("SELECT replica FROM attestations WHERE target = '{name}' AND round = {}", round + 1));
+        assert_eq!(by.trim(), "b", "{name} round {} (a's lease when it died)", round + 1);
+    }
+    // No round is missing and none is recorded twice: for every target, its rounds are
+    // exactly 1..=round.
+    let gaps = count(
+        "SELECT COUNT(*) FROM targets t WHERE t.round <> (SELECT COUNT(DISTINCT round) FROM attestations a WHERE a.target = t.name) \
+         OR t.round <> (SELECT MAX(round) FROM attestations a WHERE a.target = t.name)",
+    );
+    assert_eq!(gaps, 0, "{}", pg.psql("SELECT target, round, replica FROM attestations ORDER BY target, round"));
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM attestations WHERE replica = 'a' AND time > {killed_at}")), 0);
+    assert!(!b.log().contains("not recorded"), "no replica tried to record a round twice:\n{}", b.log());
+    let states = pg.psql("SELECT DISTINCT state FROM targets WHERE name LIKE 'slow-%'");
+    assert_eq!(states.trim(), "unreachable");
+    assert_eq!(pg.psql("SELECT DISTINCT state FROM targets WHERE name LIKE 'good-%'").trim(), "trusted");
 }

@@ -99,9 +99,13 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// The admin token must come as `Authorization: Bearer TOKEN`.
 fn admin(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let Some(given) = given else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "admin endpoint: send Authorization: Bearer TOKEN (--admin-token-file)"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "admin endpoint: send Authorization: Bearer TOKEN (--admin-token-file)",
+        ));
     };
     // Digests are compared, so the time taken says nothing about the token.
     let digest = ring::digest::digest(&ring::digest::SHA256, given.trim().as_bytes());
@@ -155,9 +159,7 @@ struct NewTarget {
 impl NewTarget {
     fn into_spec(self) -> Result<TargetSpec, ApiError> {
         check_name("target", &self.name)?;
-        self.connect
-            .parse::<ras_proto::endpoint::Endpoint>()
-            .map_err(|e| ApiError::bad(format!("connect {e}")))?;
+        self.connect.parse::<ras_proto::endpoint::Endpoint>().map_err(|e| ApiError::bad(format!("connect {e}")))?;
         if !INTERVAL_S.contains(&self.interval_s) {
             return Err(ApiError::bad(format!(
                 "interval_s {}: from {} to {} seconds",
@@ -213,13 +215,18 @@ fn target_json(t: &crate::store::Target) -> Value {
     })
 }
 
-async fn add_target(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Json<NewTarget>, JsonRejection>) -> Reply {
+async fn add_target(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Json<NewTarget>, JsonRejection>,
+) -> Reply {
     admin(&app, &headers)?;
     let spec = body?.0.into_spec()?;
     app.store.add_target(&spec, now_ms(), app.max_targets).await?;
     info!("target {} added ({})", spec.name, spec.connect);
     app.wake.notify_one();
-    let t = app.store.target(&spec.name).await?.ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "deleted meanwhile"))?;
+    let t =
+        app.store.target(&spec.name).await?.ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "deleted meanwhile"))?;
     Ok((StatusCode::CREATED, Json(target_json(&t))).into_response())
 }
 
@@ -231,7 +238,11 @@ async fn list_targets(State(app): State<Arc<App>>, headers: HeaderMap) -> Reply 
 
 async fn show_target(State(app): State<Arc<App>>, headers: HeaderMap, Path(name): Path<String>) -> Reply {
     admin(&app, &headers)?;
-    let t = app.store.target(&name).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no target {name:?}")))?;
+    let t = app
+        .store
+        .target(&name)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no target {name:?}")))?;
     let mut v = target_json(&t);
     v["history"] = json!(app.store.history(&name, HISTORY_SHOWN).await?);
     Ok(Json(v).into_response())
@@ -320,7 +331,11 @@ async fn release(
 }
 
 /// The release itself: the compact JWE of the secret, or why not.
-async fn release_checked(app: &App, name: &str, body: Result<Json<ReleaseRequest>, JsonRejection>) -> Result<String, ApiError> {
+async fn release_checked(
+    app: &App,
+    name: &str,
+    body: Result<Json<ReleaseRequest>, JsonRejection>,
+) -> Result<String, ApiError> {
     check_name("secret", name).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.error))?;
     let req = body?.0;
     let mut keys = ras_evidence::pem::parse_label(&req.public_key, "PUBLIC KEY")
@@ -360,7 +375,8 @@ async fn release_checked(app: &App, name: &str, body: Result<Json<ReleaseRequest
         return Err(ApiError::refused(check.as_str(), why));
     }
     let subject = verdict.claims.as_ref().map_or_else(String::new, |c| c.ras.subject.to_string());
-    let jwe = ras_evidence::jwe::encrypt(value.as_bytes(), &spki).map_err(|e| ApiError::bad(format!("public_key: {e}")))?;
+    let jwe =
+        ras_evidence::jwe::encrypt(value.as_bytes(), &spki).map_err(|e| ApiError::bad(format!("public_key: {e}")))?;
     info!("secret {name} released to {subject}");
     Ok(jwe)
 }

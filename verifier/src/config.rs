@@ -92,7 +92,9 @@ impl Cli {
     /// The database URL: `--database`, or SQLite in the state directory.
     pub fn database_url(&self) -> anyhow::Result<String> {
         match &self.database {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(url)
+                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
                 Ok(url.clone())
             }
             Some(_) => bail!("--database must be sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB"),
@@ -108,7 +110,8 @@ impl Cli {
     pub fn trust_anchors(&self) -> anyhow::Result<Vec<Vec<u8>>> {
         let text = read_flag_file("--trust", &self.trust)?;
         let text = String::from_utf8(text).map_err(|_| anyhow!("--trust {}: not PEM text", self.trust.display()))?;
-        ras_evidence::pem::parse_label(&text, "CERTIFICATE").with_context(|| format!("--trust {}", self.trust.display()))
+        ras_evidence::pem::parse_label(&text, "CERTIFICATE")
+            .with_context(|| format!("--trust {}", self.trust.display()))
     }
 
     /// The admin token: the file's first line, at least 16 characters.

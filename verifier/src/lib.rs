@@ -44,16 +44,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let anchors = cli.trust_anchors()?;
     let token = cli.admin_token()?;
     let tls = cli.tls()?;
-    let webhooks = cli.webhook.iter().map(|u| webhook::parse_url(u)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let webhooks =
+        cli.webhook.iter().map(|u| webhook::parse_url(u)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
     if cli.lease <= cli.timeout + 1 {
-        anyhow::bail!("--lease {} must be longer than --timeout {} plus a second, or rounds outlive their leases", cli.lease, cli.timeout);
+        anyhow::bail!(
+            "--lease {} must be longer than --timeout {} plus a second, or rounds outlive their leases",
+            cli.lease,
+            cli.timeout
+        );
     }
     let url = cli.database_url()?;
     let store = Store::open(&url).await.with_context(|| format!("open the database ({})", redact(&url)))?;
     let key = store.challenge_key().await.context("the shared challenge key")?;
     let metrics = Arc::new(Metrics::default());
     let app = Arc::new(App {
-        checker: Checker { anchors: Arc::new(anchors), allow_sim: cli.allow_sim, allow_unappraised: cli.allow_unappraised },
+        checker: Checker {
+            anchors: Arc::new(anchors),
+            allow_sim: cli.allow_sim,
+            allow_unappraised: cli.allow_unappraised,
+        },
         webhooks: Webhooks::start(webhooks, metrics.clone()),
         metrics,
         replica: cli.replica_name(),
@@ -62,7 +71,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         timeout: Duration::from_secs(cli.timeout.into()),
         challenges: Challenges::new(&key),
         challenge_ttl: Duration::from_secs(cli.challenge_ttl.into()),
-        admin_token_sha256: ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().try_into().expect("32 bytes"),
+        admin_token_sha256: ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
+            .as_ref()
+            .try_into()
+            .expect("32 bytes"),
         max_targets: cli.max_targets,
         wake: Notify::new(),
         store,

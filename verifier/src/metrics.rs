@@ -57,7 +57,11 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("ras_verifier");
         let attestations = Family::<AttestLabels, Counter>::default();
-        registry.register("attestations", "Attestations by outcome (the state reached) and first failed check", attestations.clone());
+        registry.register(
+            "attestations",
+            "Attestations by outcome (the state reached) and first failed check",
+            attestations.clone(),
+        );
         let attestation_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         registry.register("attestation_seconds", "Challenge to verdict, per attestation", attestation_seconds.clone());
         let targets = Family::<StateLabel, Gauge>::default();
@@ -69,7 +73,11 @@ impl Default for Metrics {
         let webhooks = Family::<Outcome, Counter>::default();
         registry.register("webhooks", "Webhook deliveries by outcome", webhooks.clone());
         let fenced = Counter::default();
-        registry.register("fenced", "Results discarded because the lease had passed to another replica", fenced.clone());
+        registry.register(
+            "fenced",
+            "Results discarded because the lease had passed to another replica",
+            fenced.clone(),
+        );
         Metrics { registry, attestations, attestation_seconds, targets, releases, release_seconds, webhooks, fenced }
     }
 }

@@ -80,7 +80,10 @@ async fn one(app: &App, claimed: Claimed) {
         Ok(true) => {}
         Ok(false) => {
             app.metrics.fenced.inc();
-            warn!("{} round {}: the lease passed to another replica; result discarded", claimed.spec.name, claimed.round);
+            warn!(
+                "{} round {}: the lease passed to another replica; result discarded",
+                claimed.spec.name, claimed.round
+            );
             return;
         }
         Err(e) => {

@@ -251,7 +251,8 @@ impl Store {
 
     /// Every target, by name.
     pub async fn targets(&self) -> Result<Vec<Target>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {TARGET_COLUMNS} FROM targets ORDER BY name")).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query(&format!("SELECT {TARGET_COLUMNS} FROM targets ORDER BY name")).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(target_of).collect::<Result<_, _>>()?)
     }
 
@@ -401,7 +402,13 @@ impl Store {
     }
 
     /// Stores a secret; true when it is new.
-    pub async fn put_secret(&self, name: &str, value: &str, policy: Option<&str>, now: i64) -> Result<bool, StoreError> {
+    pub async fn put_secret(
+        &self,
+        name: &str,
+        value: &str,
+        policy: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let existed = sqlx::query("DELETE FROM secrets WHERE name = $1").bind(name).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO secrets (name, value, policy, updated) VALUES ($1, $2, $3, $4)")
@@ -417,7 +424,10 @@ impl Store {
 
     /// A secret's value and policy.
     pub async fn secret(&self, name: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
-        let row = sqlx::query("SELECT value, policy FROM secrets WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT value, policy FROM secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get("value")?, r.try_get("policy")?))).transpose()?)
     }
 
@@ -445,11 +455,12 @@ impl Store {
 
     /// Marks a challenge used; false when it already was (a replay).
     pub async fn use_challenge(&self, nonce_hex: &str, expires_ms: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query("INSERT INTO used_challenges (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
-            .bind(nonce_hex)
-            .bind(expires_ms)
-            .execute(&self.pool)
-            .await?;
+        let r =
+            sqlx::query("INSERT INTO used_challenges (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
+                .bind(nonce_hex)
+                .bind(expires_ms)
+                .execute(&self.pool)
+                .await?;
         Ok(r.rows_affected() == 1)
     }
 

@@ -68,9 +68,12 @@ impl Webhooks {
         let Some(tx) = &self.tx else { return };
         if let Err(e) = tx.try_send(change) {
             self.metrics.webhooks.get_or_create(&Outcome { outcome: "dropped".into() }).inc();
-            warn!("webhook queue full ({QUEUE} changes): dropped {:?}", match e {
-                mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c.target,
-            });
+            warn!(
+                "webhook queue full ({QUEUE} changes): dropped {:?}",
+                match e {
+                    mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c.target,
+                }
+            );
         }
     }
 }
