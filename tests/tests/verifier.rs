@@ -361,6 +361,9 @@ fn two_replicas_share_a_postgresql_fleet_and_a_replica_killed_mid_round_loses_no
     assert_eq!(gaps, 0, "{}", pg.psql("SELECT target, round, replica FROM attestations ORDER BY target, round"));
     assert_eq!(count(&format!("SELECT COUNT(*) FROM attestations WHERE replica = 'a' AND time > {killed_at}")), 0);
     assert!(!b.log().contains("not recorded"), "no replica tried to record a round twice:\n{}", b.log());
+    // Leases keep replicas off each other's targets: none attested a round another held
+    // (fencing would discard it, but the round would have been attested twice).
+    assert!(b.metrics().contains("ras_verifier_fenced_total 0\n"), "{}", b.metrics());
     let states = pg.psql("SELECT DISTINCT state FROM targets WHERE name LIKE 'slow-%'");
     assert_eq!(states.trim(), "unreachable");
     assert_eq!(pg.psql("SELECT DISTINCT state FROM targets WHERE name LIKE 'good-%'").trim(), "trusted");
