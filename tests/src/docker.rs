@@ -30,14 +30,19 @@ impl Container {
         Container::run_with(rasd, &[], cmd)
     }
 
-    /// Like [`Container::run`], with extra `docker run` options.
+    /// Like [`Container::run`], with extra `docker run` options (`--network` among them
+    /// replaces the default `--network none`).
     pub fn run_with(rasd: &Rasd, options: &[&str], cmd: &[&str]) -> Container {
         let name = format!("ras-test-{}", &nonce()[16..]);
         // Read-only, as every example ships it: a writable mount would let the container's
         // root replace the socket the other containers use.
         let mount = format!("{}:/run/ras:ro", rasd.runtime_dir().join("container").display());
+        // No network unless the test asks for one.
+        let network: &[&str] = if options.contains(&"--network") { &[] } else { &["--network", "none"] };
         let out = Command::new("docker")
-            .args(["run", "-d", "--network", "none", "--name", &name, "-v", &mount])
+            .args(["run", "-d"])
+            .args(network)
+            .args(["--name", &name, "-v", &mount])
             .args(options)
             .arg(IMAGE)
             .args(cmd)

@@ -338,6 +338,11 @@ async fn release_checked(
 ) -> Result<String, ApiError> {
     check_name("secret", name).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.error))?;
     let req = body?.0;
+    let (value, policy) = app
+        .store
+        .secret(name)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no secret {name:?}")))?;
     let mut keys = ras_evidence::pem::parse_label(&req.public_key, "PUBLIC KEY")
         .map_err(|e| ApiError::bad(format!("public_key: {e}")))?;
     if keys.len() != 1 {
@@ -352,11 +357,6 @@ async fn release_checked(
         .and_then(|c| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, c.eat_nonce).ok())
         .ok_or_else(|| ApiError::refused("chain", "evidence: not a ras evidence JWS with an eat_nonce"))?;
     let expires = app.challenges.check(&nonce, now_ms()).map_err(|e| ApiError::refused("freshness", e.to_string()))?;
-    let (value, policy) = app
-        .store
-        .secret(name)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no secret {name:?}")))?;
     if !app.store.use_challenge(&hex::encode(&nonce), expires).await? {
         return Err(ApiError::refused("freshness", "this challenge was already answered (a replay); get a fresh one"));
     }
