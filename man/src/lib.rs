@@ -1,4 +1,4 @@
-//! Man pages and shell completions for rasd, ras-bridge and rasctl, generated from the same
+//! Man pages and shell completions for rasd, ras-bridge, rasctl and ras-verifier, generated from the same
 //! clap definitions the binaries parse with, plus hand-written sections (FILES, ENVIRONMENT,
 //! EXAMPLES, SECURITY) from `templates/`. The output is committed under `man/`; a test fails
 //! when it is out of date (`cargo run -p ras-man` regenerates it).
@@ -17,6 +17,7 @@ fn template(name: &str) -> &'static str {
         "rasd.8" => include_str!("../templates/rasd.8"),
         "ras-bridge.8" => include_str!("../templates/ras-bridge.8"),
         "rasctl.1" => include_str!("../templates/rasctl.1"),
+        "ras-verifier.8" => include_str!("../templates/ras-verifier.8"),
         "rasd.toml.5" => include_str!("../templates/rasd.toml.5"),
         other => panic!("no template {other}"),
     }
@@ -136,12 +137,14 @@ pub fn generate() -> io::Result<Vec<File>> {
         (PathBuf::from("man8/rasd.8"), page(rasd::config::Args::command(), "rasd.8", "8")?),
         (PathBuf::from("man8/ras-bridge.8"), page(ras_bridge::config::Args::command(), "ras-bridge.8", "8")?),
         (PathBuf::from("man1/rasctl.1"), page(rasctl::cli::Cli::command(), "rasctl.1", "1")?),
+        (PathBuf::from("man8/ras-verifier.8"), page(ras_verifier::config::Cli::command(), "ras-verifier.8", "8")?),
         (PathBuf::from("man5/rasd.toml.5"), config_page()),
     ];
-    let commands: [(&str, Command); 3] = [
+    let commands: [(&str, Command); 4] = [
         ("rasd", rasd::config::Args::command()),
         ("ras-bridge", ras_bridge::config::Args::command()),
         ("rasctl", rasctl::cli::Cli::command()),
+        ("ras-verifier", ras_verifier::config::Cli::command()),
     ];
     for (name, cmd) in commands {
         for (shell, path) in [
@@ -192,10 +195,10 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         write(dir.path()).unwrap();
-        for page in ["man8/rasd.8", "man8/ras-bridge.8", "man1/rasctl.1", "man5/rasd.toml.5"] {
+        for page in ["man8/rasd.8", "man8/ras-bridge.8", "man1/rasctl.1", "man5/rasd.toml.5", "man8/ras-verifier.8"] {
             let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
             // Every page reference (\fBname\fR(n)) names a page ras ships, or a system one.
-            let known = ["rasd(8)", "ras-bridge(8)", "rasctl(1)", "rasd.toml(5)"];
+            let known = ["rasd(8)", "ras-bridge(8)", "rasctl(1)", "rasd.toml(5)", "ras-verifier(8)"];
             for r in text.split("\\fB").skip(1) {
                 let Some((name, rest)) = r.split_once("\\fR(") else { continue };
                 let Some(section) = rest.get(..1).filter(|s| s.chars().all(|c| c.is_ascii_digit())) else { continue };
