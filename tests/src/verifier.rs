@@ -51,7 +51,9 @@ impl Verifier {
             if let Some(status) = v.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("ras-verifier exited early ({status}):\n{}", v.log());
             }
-            match v.log().lines().find_map(|l| l.split(" serving http://").nth(1).map(str::to_string)) {
+            let log = v.log();
+            let serving = log.lines().find_map(|l| l.split(" serving http").nth(1).map(str::to_string));
+            match serving.and_then(|r| r.split_once("://").map(|(_, rest)| rest.to_string())) {
                 Some(rest) => {
                     v.addr = rest.split_whitespace().next().unwrap_or_default().to_string();
                     true
@@ -228,4 +230,15 @@ pub fn file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, contents).expect("write");
     p
+}
+
+/// True when a plain-HTTP request to `addr` gets no HTTP reply (a TLS listener), and the
+/// bytes it got instead.
+pub fn raw_http_tls_refused(addr: &str) -> (bool, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("send");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    (!got.starts_with(b"HTTP/"), got)
 }

@@ -368,3 +368,46 @@ fn two_replicas_share_a_postgresql_fleet_and_a_replica_killed_mid_round_loses_no
     assert_eq!(states.trim(), "unreachable");
     assert_eq!(pg.psql("SELECT DISTINCT state FROM targets WHERE name LIKE 'good-%'").trim(), "trusted");
 }
+
+#[test]
+fn over_tls_a_secret_is_released_to_a_client_that_checks_the_verifiers_certificate() {
+    let (rasd, _bridge) = host(None);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            "/CN=ras-verifier test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (scripts/test installs it)");
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let v = Verifier::start(
+        &rasd.trust_anchor(),
+        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+    );
+    assert!(v.log().contains(" serving https://"), "{}", v.log());
+    // Nothing in the clear: plain HTTP gets no HTTP answer.
+    let (s, _) = ras_tests::verifier::raw_http_tls_refused(&v.addr);
+    assert!(s, "plain HTTP to a TLS listener gets no HTTP answer");
+    let url = format!("https://{}", v.addr);
+    let get = |extra: &[&str]| {
+        let mut args = vec!["secret", "get", "tls-secret", "--verifier", &url];
+        args.extend_from_slice(extra);
+        rasd.rasctl(&args)
+    };
+    let out = get(&[]);
+    assert_eq!(out.status.code(), Some(3), "an unknown certificate is refused: {}", text(&out.stderr));
+    let out = get(&["--ca", cert.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "trusted, and no such secret yet: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no secret named tls-secret"), "{}", text(&out.stderr));
+}

@@ -476,3 +476,78 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> TargetSpec {
+        TargetSpec {
+            name: name.into(),
+            connect: "tcp:127.0.0.1:7000".into(),
+            container: None,
+            runtime: None,
+            vm: None,
+            interval_ms: 1000,
+            policy: None,
+            reference: None,
+        }
+    }
+
+    fn round(state: State, time: i64) -> Attestation {
+        Attestation {
+            round: 0,
+            time,
+            replica: String::new(),
+            state,
+            verdict: "pass".into(),
+            failed_check: None,
+            reason: None,
+            latency_us: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lease_keeps_others_off_until_it_expires_and_a_late_result_is_fenced_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("v.db").display())).await.unwrap();
+        store.add_target(&spec("t"), 1000, 10).await.unwrap();
+        assert!(matches!(store.add_target(&spec("t"), 1000, 10).await, Err(StoreError::Exists(_))));
+        assert!(matches!(store.add_target(&spec("u"), 1000, 1).await, Err(StoreError::Full(1))));
+
+        let a = store.claim("a", 1000, 3000, 10).await.unwrap();
+        assert_eq!((a.len(), a[0].round, a[0].state), (1, 1, State::Pending));
+        assert!(store.claim("b", 3999, 3000, 10).await.unwrap().is_empty(), "a's lease is live");
+        let b = store.claim("b", 4001, 3000, 10).await.unwrap();
+        assert_eq!((b.len(), b[0].round), (1, 1), "an expired lease is taken over for the same round");
+        assert!(!store.record("a", &a[0], &round(State::Untrusted, 4100), 5000).await.unwrap(), "a is fenced out");
+        assert!(store.record("b", &b[0], &round(State::Trusted, 4200), 5200).await.unwrap());
+        assert!(!store.record("b", &b[0], &round(State::Trusted, 4300), 5300).await.unwrap(), "a round counts once");
+
+        let t = store.target("t").await.unwrap().unwrap();
+        assert_eq!((t.state, t.round), (State::Trusted, 1));
+        let h = store.history("t", 10).await.unwrap();
+        assert_eq!((h.len(), h[0].replica.as_str(), h[0].time), (1, "b", 4200));
+        assert!(store.claim("a", 5100, 3000, 10).await.unwrap().is_empty(), "not due before next_due");
+        assert_eq!(store.claim("a", 5200, 3000, 10).await.unwrap()[0].round, 2);
+        assert_eq!(store.release_leases("a").await.unwrap(), 1);
+        assert_eq!(store.state_counts().await.unwrap(), vec![(State::Trusted, 1)]);
+        assert!(store.delete_target("t").await.unwrap());
+        assert!(store.history("t", 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_challenge_is_used_once_and_the_key_is_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("v.db").display())).await.unwrap();
+        let key = store.challenge_key().await.unwrap();
+        assert_eq!(store.challenge_key().await.unwrap(), key, "created once, then read");
+        assert!(store.use_challenge("n1", 2000).await.unwrap());
+        assert!(!store.use_challenge("n1", 2000).await.unwrap(), "a replay");
+        assert_eq!(store.prune(1999).await.unwrap(), 0);
+        assert_eq!(store.prune(2001).await.unwrap(), 1);
+        assert!(store.put_secret("s", "v1", None, 1).await.unwrap());
+        assert!(!store.put_secret("s", "v2", Some("package ras"), 2).await.unwrap());
+        assert_eq!(store.secret("s").await.unwrap(), Some(("v2".into(), Some("package ras".into()))));
+    }
+}
