@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,10 +66,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(e: JsonRejection) -> Self {
-        ApiError::bad(format!("request body: {}", e.body_text()))
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        ApiError::new(e.status(), format!("request body: {} (at most {MAX_BODY} bytes)", e.body_text()))
     }
+}
+
+/// A JSON request body, whatever its Content-Type says (`curl -d` sends a form type).
+fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    serde_json::from_slice(&body?).map_err(|e| ApiError::bad(format!("request body: {e}")))
 }
 
 impl IntoResponse for ApiError {
@@ -215,13 +221,9 @@ fn target_json(t: &crate::store::Target) -> Value {
     })
 }
 
-async fn add_target(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Result<Json<NewTarget>, JsonRejection>,
-) -> Reply {
+async fn add_target(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Reply {
     admin(&app, &headers)?;
-    let spec = body?.0.into_spec()?;
+    let spec = json_body::<NewTarget>(body)?.into_spec()?;
     app.store.add_target(&spec, now_ms(), app.max_targets).await?;
     info!("target {} added ({})", spec.name, spec.connect);
     app.wake.notify_one();
@@ -275,11 +277,11 @@ async fn put_secret(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    body: Result<Json<NewSecret>, JsonRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Reply {
     admin(&app, &headers)?;
     check_name("secret", &name)?;
-    let s = body?.0;
+    let s: NewSecret = json_body(body)?;
     if s.value.len() > MAX_SECRET {
         return Err(ApiError::bad(format!("value: {} bytes, at most {MAX_SECRET}", s.value.len())));
     }
@@ -308,11 +310,7 @@ struct ReleaseRequest {
     public_key: String,
 }
 
-async fn release(
-    State(app): State<Arc<App>>,
-    Path(name): Path<String>,
-    body: Result<Json<ReleaseRequest>, JsonRejection>,
-) -> Reply {
+async fn release(State(app): State<Arc<App>>, Path(name): Path<String>, body: Result<Bytes, BytesRejection>) -> Reply {
     let started = Instant::now();
     let result = release_checked(&app, &name, body).await;
     let outcome = match &result {
@@ -331,13 +329,9 @@ async fn release(
 }
 
 /// The release itself: the compact JWE of the secret, or why not.
-async fn release_checked(
-    app: &App,
-    name: &str,
-    body: Result<Json<ReleaseRequest>, JsonRejection>,
-) -> Result<String, ApiError> {
+async fn release_checked(app: &App, name: &str, body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
     check_name("secret", name).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.error))?;
-    let req = body?.0;
+    let req: ReleaseRequest = json_body(body)?;
     let (value, policy) = app
         .store
         .secret(name)
