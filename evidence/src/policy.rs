@@ -3,7 +3,8 @@
 //! the results of those checks, the verified claims, the verifier's options and what the TEE
 //! report established; it answers `data.ras.allow` and, when that is false, the reasons in
 //! `data.ras.deny`. [`Policy::default`] (`evidence/policy/default.rego`) decides what the
-//! built-in policy check decides, so `--policy` changes only what a policy author changes.
+//! built-in policy check decides, so `--policy` changes only what a policy author changes. The
+//! built-in TEE rules (sim, unappraised tsm) are enforced before any policy runs.
 
 use serde_json::Value;
 use thiserror::Error;

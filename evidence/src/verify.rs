@@ -133,8 +133,8 @@ pub struct Expectations {
     pub tsm: TsmPolicy,
     /// The sha256 (hex) the evidence must bind (`ras.bind`), if the verifier asked for one.
     pub bind: Option<String>,
-    /// A Rego policy that decides the `policy` check instead of the built-in rules (which
-    /// [`crate::policy::Policy::builtin`] restates in Rego).
+    /// A Rego policy that decides the `policy` check once the built-in TEE rules (which
+    /// [`crate::policy::Policy::builtin`] restates in Rego) have passed: it narrows, never widens.
     pub policy: Option<crate::policy::Policy>,
 }
 
@@ -309,11 +309,8 @@ impl Run {
         if !self.record(CheckName::Reference, reference) {
             return;
         }
-        if let Some(p) = &exp.policy {
-            let outcome = self.rego_policy(p, &claims, exp, &checked);
-            self.record(CheckName::Policy, outcome);
-            return;
-        }
+        // The TEE gates hold whatever a Rego policy says: a policy narrows what the flags
+        // accept and never widens it (a policy that forgets the sim rule must not let sim in).
         let policy = match &checked.tsm {
             _ if kind == "sim" && !exp.allow_sim => Err("evidence comes from the simulated TEE (sim), which proves nothing about hardware; pass --allow-sim to accept it".into()),
             _ if kind == "sim" => Ok(Outcome::Pass("tee sim accepted (--allow-sim)".into())),
@@ -331,7 +328,15 @@ impl Run {
             )),
             None => Ok(Outcome::Pass(format!("tee {kind} accepted"))),
         };
-        self.record(CheckName::Policy, policy);
+        match (&exp.policy, policy) {
+            (Some(p), Ok(_)) => {
+                let outcome = self.rego_policy(p, &claims, exp, &checked);
+                self.record(CheckName::Policy, outcome);
+            }
+            (_, gate) => {
+                self.record(CheckName::Policy, gate);
+            }
+        }
     }
 }
 
@@ -764,6 +769,22 @@ mod tests {
             v.first_failure(),
             Some((CheckName::Policy, "policy own.rego denies: only /usr/bin/app may attest"))
         );
+    }
+
+    #[test]
+    fn a_policy_narrows_the_tee_gates_and_never_widens_them() {
+        let f = fixture();
+        let nonce = b"12345678";
+        let host = jws::sign(&claims(nonce, Subject::Host), &f.chain, &f.ak).unwrap();
+        let mut e = expect(&f, nonce);
+        e.allow_sim = false;
+        e.policy = Some(crate::policy::Policy::parse("lax.rego", "package ras\nallow := true\n").unwrap());
+        let v = verify(&host, &e);
+        let (check, why) = v.first_failure().expect("sim without --allow-sim fails whatever the policy says");
+        assert_eq!(check, CheckName::Policy);
+        assert!(why.contains("--allow-sim"), "{why}");
+        e.allow_sim = true;
+        assert!(verify(&host, &e).passed());
     }
 
     #[test]
