@@ -292,7 +292,7 @@ fn a_secret_is_released_into_the_container_its_policy_names_and_to_no_other() {
     let out = get(&app, "nobody");
     assert_eq!(out.status.code(), Some(1), "a policy that denies: {}", text(&out.stdout));
     assert!(text(&out.stderr).contains("policy"), "{}", text(&out.stderr));
-    assert!(v.log().contains(&format!("secret db-key released to container docker:{}", app.id)), "{}", v.log());
+    assert!(v.log().contains(&format!("secret \"db-key\" released to container docker:{}", app.id)), "{}", v.log());
 }
 
 /// Targets per kind in the replica test: half answer, half are a tarpit that accepts and
@@ -317,7 +317,7 @@ fn two_replicas_share_a_postgresql_fleet_and_a_replica_killed_mid_round_loses_no
     let trust = rasd.trust_anchor();
     let url = pg.url();
     let flags = |name: &'static str| {
-        ["--database", url.as_str(), "--replica", name, "--lease", "3", "--timeout", "1", "--concurrency", "4"].to_vec()
+        ["--database", url.as_str(), "--replica", name, "--lease", "4", "--timeout", "1", "--concurrency", "4"].to_vec()
     };
     let mut a = Verifier::start(&trust, &flags("a"));
     let b = Verifier::start(&trust, &flags("b"));

@@ -2,8 +2,9 @@
 -- milliseconds since the epoch in BIGINT).
 
 -- A target is attested on its interval. `round` counts completed attestations; a replica
--- claims a due target by setting lease_owner and lease_until, and records round + 1 only while
--- it still holds the lease, so a round is recorded at most once.
+-- claims a due target by setting lease_owner, lease_until and a random lease_token, and
+-- records round + 1 only while that token is still there, so a round is recorded at most once
+-- (and a claim of a deleted target never records into a new one of the same name).
 CREATE TABLE targets (
     name TEXT PRIMARY KEY,
     connect TEXT NOT NULL,
@@ -18,6 +19,7 @@ CREATE TABLE targets (
     next_due BIGINT NOT NULL,
     lease_owner TEXT,
     lease_until BIGINT,
+    lease_token TEXT,
     last_time BIGINT,
     last_verdict TEXT,
     last_check TEXT,

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use ras_evidence::{jws, ExpectedSubject};
+use ras_evidence::{jws, Expectations, ExpectedSubject};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -134,7 +134,10 @@ fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     match app.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
+        Err(e) => {
+            warn!("healthz: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer; see the verifier's log\n").into_response()
+        }
     }
 }
 
@@ -290,6 +293,9 @@ async fn put_secret(
     }
     let created = app.store.put_secret(&name, &s.value, s.policy.as_deref(), now_ms()).await?;
     info!("secret {name} {}", if created { "stored" } else { "replaced" });
+    if s.policy.is_none() {
+        warn!("secret {name} has no policy: the default policy releases it to any workload whose evidence passes");
+    }
     Ok(if created { StatusCode::CREATED } else { StatusCode::OK }.into_response())
 }
 
@@ -323,7 +329,7 @@ async fn release(State(app): State<Arc<App>>, Path(name): Path<String>, body: Re
     app.metrics.releases.get_or_create(&Outcome { outcome: outcome.into() }).inc();
     app.metrics.release_seconds.observe(started.elapsed().as_secs_f64());
     if let Err(e) = &result {
-        warn!("secret {name}: release {outcome}: {}", e.error);
+        warn!("secret {name:?}: release {outcome}: {}", e.error);
     }
     result.map(|jwe| Json(json!({ "jwe": jwe })).into_response())
 }
@@ -351,27 +357,41 @@ async fn release_checked(app: &App, name: &str, body: Result<Bytes, BytesRejecti
         .and_then(|c| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, c.eat_nonce).ok())
         .ok_or_else(|| ApiError::refused("chain", "evidence: not a ras evidence JWS with an eat_nonce"))?;
     let expires = app.challenges.check(&nonce, now_ms()).map_err(|e| ApiError::refused("freshness", e.to_string()))?;
-    if !app.store.use_challenge(&hex::encode(&nonce), expires).await? {
-        return Err(ApiError::refused("freshness", "this challenge was already answered (a replay); get a fresh one"));
-    }
-    let policy = match policy {
-        Some(text) => ras_evidence::policy::Policy::parse(&format!("{name}.rego"), &text)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
-        None => ras_evidence::policy::Policy::builtin(),
-    };
+    // Verification is CPU work that anyone may ask for: a bounded number at once, off the
+    // runtime's threads, and before the challenge is marked used, so junk cannot burn a
+    // workload's challenge.
+    let _slot = app.release_slots.try_acquire().map_err(|_| {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "the verifier is busy with other releases; retry shortly")
+    })?;
     let bind = ras_evidence::sha256_hex(&spki);
-    let exp = app.checker.expectations(&nonce, ExpectedSubject::Any, None, Some(policy), Some(bind));
-    let evidence = req.evidence;
-    let verdict = tokio::task::spawn_blocking(move || ras_evidence::verify(&evidence, &exp))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("verification did not finish: {e}")))?;
+    let exp = app.checker.expectations(&nonce, ExpectedSubject::Any, None, None, Some(bind));
+    let (evidence, secret) = (req.evidence, name.to_string());
+    let verdict = tokio::task::spawn_blocking(move || {
+        let policy = match policy {
+            Some(text) => ras_evidence::policy::Policy::parse(&format!("{secret}.rego"), &text)?,
+            None => ras_evidence::policy::Policy::builtin(),
+        };
+        Ok::<_, ras_evidence::policy::PolicyError>(ras_evidence::verify(
+            &evidence,
+            &Expectations { policy: Some(policy), ..exp },
+        ))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("verification did not finish: {e}")))?
+    .map_err(|e| {
+        warn!("secret {name:?}: its stored policy does not load: {e}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the secret's policy does not load; see the verifier's log")
+    })?;
     if let Some((check, why)) = verdict.first_failure() {
         return Err(ApiError::refused(check.as_str(), why));
+    }
+    if !app.store.use_challenge(&hex::encode(&nonce), expires).await? {
+        return Err(ApiError::refused("freshness", "this challenge was already answered (a replay); get a fresh one"));
     }
     let subject = verdict.claims.as_ref().map_or_else(String::new, |c| c.ras.subject.to_string());
     let jwe =
         ras_evidence::jwe::encrypt(value.as_bytes(), &spki).map_err(|e| ApiError::bad(format!("public_key: {e}")))?;
-    info!("secret {name} released to {subject}");
+    info!("secret {name:?} released to {subject}");
     Ok(jwe)
 }
 

@@ -40,4 +40,6 @@ pub struct App {
     pub max_targets: u32,
     /// Wakes the scheduler (a target was added).
     pub wake: Notify,
+    /// Secret releases being verified at once; more get 429.
+    pub release_slots: tokio::sync::Semaphore,
 }

@@ -108,10 +108,14 @@ fn challenge_for(spec: &TargetSpec) -> (Challenge, ExpectedSubject) {
 /// Attests one target: the round's outcome (time, state, verdict, reason).
 pub async fn attest(checker: &Checker, spec: &TargetSpec, timeout: Duration) -> Attestation {
     let started = Instant::now();
-    let (state, verdict, failed_check, reason) = match round(checker, spec, timeout).await {
-        Ok(None) => (State::Trusted, "pass", None, None),
-        Ok(Some((check, why))) => (State::Untrusted, "fail", Some(check), Some(why)),
-        Err(why) => (State::Unreachable, "error", None, Some(why)),
+    // The exchange has `timeout`; the whole round, verification included, a second more, so
+    // that it ends within its lease (which is longer than that, checked at start).
+    let bounded = tokio::time::timeout(timeout + Duration::from_secs(1), round(checker, spec, timeout)).await;
+    let (state, verdict, failed_check, reason) = match bounded {
+        Ok(Ok(None)) => (State::Trusted, "pass", None, None),
+        Ok(Ok(Some((check, why)))) => (State::Untrusted, "fail", Some(check), Some(why)),
+        Ok(Err(why)) => (State::Unreachable, "error", None, Some(why)),
+        Err(_) => (State::Unreachable, "error", None, Some("the round outlived --timeout".to_string())),
     };
     Attestation {
         round: 0,

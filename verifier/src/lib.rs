@@ -38,6 +38,9 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::webhook::Webhooks;
 
+/// Secret releases verified at once per replica.
+const RELEASES_AT_ONCE: usize = 32;
+
 /// Runs a replica until SIGTERM or SIGINT.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Everything a flag names is read before anything is served.
@@ -46,9 +49,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let tls = cli.tls()?;
     let webhooks =
         cli.webhook.iter().map(|u| webhook::parse_url(u)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
-    if cli.lease <= cli.timeout + 1 {
+    if cli.lease <= cli.timeout + 2 {
         anyhow::bail!(
-            "--lease {} must be longer than --timeout {} plus a second, or rounds outlive their leases",
+            "--lease {} must be longer than --timeout {} plus two seconds, or rounds outlive their leases",
             cli.lease,
             cli.timeout
         );
@@ -77,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .expect("32 bytes"),
         max_targets: cli.max_targets,
         wake: Notify::new(),
+        release_slots: tokio::sync::Semaphore::new(RELEASES_AT_ONCE),
         store,
     });
     let mut lifecycle = ras_server::lifecycle::Lifecycle::install().context("install the SIGTERM handler")?;
@@ -115,15 +119,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A database URL without its password, for logs.
+/// A database URL without its password (user info or a `password=` parameter), for logs.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            let user = creds.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+            let user = base[s + 3..at].split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &base[..s + 3], &base[at..])
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    match query {
+        None => base,
+        Some(q) => {
+            let q: Vec<String> =
+                q.split('&')
+                    .map(|kv| {
+                        if kv.to_ascii_lowercase().starts_with("password=") {
+                            "password=***".into()
+                        } else {
+                            kv.into()
+                        }
+                    })
+                    .collect();
+            format!("{base}?{}", q.join("&"))
+        }
     }
 }
 
@@ -133,5 +153,6 @@ mod tests {
     fn passwords_stay_out_of_logs() {
         assert_eq!(super::redact("postgres://ras:s3cret@db:5432/ras"), "postgres://ras:***@db:5432/ras");
         assert_eq!(super::redact("sqlite:///var/lib/x.db?mode=rwc"), "sqlite:///var/lib/x.db?mode=rwc");
+        assert_eq!(super::redact("postgres://db/ras?user=r&password=p"), "postgres://db/ras?user=r&password=***");
     }
 }

@@ -142,6 +142,8 @@ pub struct Claimed {
     pub state: State,
     /// The round being attested (completed rounds + 1).
     pub round: i64,
+    /// This claim's lease token: the round is recorded only while the target still holds it.
+    pub token: String,
 }
 
 /// The verifier's database.
@@ -308,28 +310,39 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE targets SET lease_owner = $1, lease_until = $2 WHERE name IN \
+            "UPDATE targets SET lease_owner = $1, lease_until = $2, lease_token = $5 WHERE name IN \
              (SELECT name FROM targets WHERE next_due <= $3 AND (lease_until IS NULL OR lease_until < $3) \
               ORDER BY next_due LIMIT $4 {lock}) \
              AND (lease_until IS NULL OR lease_until < $3) \
-             RETURNING name, connect, container, runtime, vm, interval_ms, policy, reference, state, round"
+             RETURNING name, connect, container, runtime, vm, interval_ms, policy, reference, state, round, lease_token"
         );
-        let rows =
-            sqlx::query(&sql).bind(owner).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&self.pool).await?;
+        let mut token = [0u8; 16];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut token)
+            .map_err(|_| sqlx::Error::Protocol("no randomness for a lease token".into()))?;
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .bind(hex::encode(token))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(Claimed {
                     spec: spec_of(r)?,
                     state: State::parse(&r.try_get::<String, _>("state")?),
                     round: r.try_get::<i64, _>("round")? + 1,
+                    token: r.try_get("lease_token")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
 
-    /// Records a round if `owner` still holds the lease of that round; false when it was
-    /// taken over (or the target deleted), and then nothing is written.
+    /// Records a round (as attested by `owner`) if the target still holds this claim's lease
+    /// token; false when the lease was taken over or the target deleted (even if re-added
+    /// since), and then nothing is written.
     pub async fn record(
         &self,
         owner: &str,
@@ -340,8 +353,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE targets SET round = $1, state = $2, last_time = $3, last_verdict = $4, last_check = $5, \
-             last_reason = $6, next_due = $7, lease_owner = NULL, lease_until = NULL \
-             WHERE name = $8 AND lease_owner = $9 AND round = $10",
+             last_reason = $6, next_due = $7, lease_owner = NULL, lease_until = NULL, lease_token = NULL \
+             WHERE name = $8 AND lease_token = $9 AND round = $10",
         )
         .bind(claimed.round)
         .bind(a.state.as_str())
@@ -351,7 +364,7 @@ impl Store {
         .bind(&a.reason)
         .bind(next_due)
         .bind(&claimed.spec.name)
-        .bind(owner)
+        .bind(&claimed.token)
         .bind(claimed.round - 1)
         .execute(&mut *tx)
         .await?;
@@ -385,10 +398,12 @@ impl Store {
 
     /// Gives up this replica's leases (at a clean stop), so others need not wait them out.
     pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
-        let r = sqlx::query("UPDATE targets SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1")
-            .bind(owner)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE targets SET lease_owner = NULL, lease_until = NULL, lease_token = NULL WHERE lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected())
     }
 
@@ -401,7 +416,7 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Stores a secret; true when it is new.
+    /// Stores a secret, replacing one of the same name; true when it is new.
     pub async fn put_secret(
         &self,
         name: &str,
@@ -409,17 +424,19 @@ impl Store {
         policy: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let existed = sqlx::query("DELETE FROM secrets WHERE name = $1").bind(name).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO secrets (name, value, policy, updated) VALUES ($1, $2, $3, $4)")
-            .bind(name)
-            .bind(value)
-            .bind(policy)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(existed.rows_affected() == 0)
+        let existed = self.secret(name).await?.is_some();
+        // One statement: two admins storing the same new name at once both succeed.
+        sqlx::query(
+            "INSERT INTO secrets (name, value, policy, updated) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, policy = excluded.policy, updated = excluded.updated",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(policy)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(!existed)
     }
 
     /// A secret's value and policy.
@@ -534,6 +551,16 @@ mod tests {
         assert_eq!(store.state_counts().await.unwrap(), vec![(State::Trusted, 1)]);
         assert!(store.delete_target("t").await.unwrap());
         assert!(store.history("t", 10).await.unwrap().is_empty());
+
+        // A claim of a deleted target never records into a new one of the same name.
+        store.add_target(&spec("t"), 6000, 10).await.unwrap();
+        let old = store.claim("a", 6000, 3000, 10).await.unwrap();
+        assert!(store.delete_target("t").await.unwrap());
+        store.add_target(&spec("t"), 6001, 10).await.unwrap();
+        let new = store.claim("a", 6001, 3000, 10).await.unwrap();
+        assert_eq!((old[0].round, new[0].round), (1, 1));
+        assert!(!store.record("a", &old[0], &round(State::Untrusted, 6100), 7000).await.unwrap(), "stale claim");
+        assert!(store.record("a", &new[0], &round(State::Trusted, 6200), 7200).await.unwrap());
     }
 
     #[tokio::test]
