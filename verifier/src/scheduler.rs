@@ -35,6 +35,9 @@ pub async fn run(app: Arc<App>, stop: Arc<Notify>) {
                         tokio::spawn(async move {
                             one(&app, c).await;
                             drop(permit);
+                            // A free slot: look for due targets now, not at the next poll
+                            // (which would cap a replica at --concurrency per POLL).
+                            app.wake.notify_one();
                         });
                     }
                 }
