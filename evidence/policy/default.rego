@@ -5,6 +5,8 @@
 #   input.options  {allow_sim, allow_unappraised}
 #   input.tee      {kind, appraised}: the TEE report's kind; for tsm, whether an appraiser
 #                  accepted its hardware signature
+#   input.keys     {ak_sha256, anchor_sha256}: the AK's SubjectPublicKeyInfo and the trust
+#                  anchor the chain verified to, as SHA-256 hex: they name the host
 # A policy defines `allow` (a boolean) and `deny` (a set of reasons, shown when allow is false).
 package ras
 

@@ -330,7 +330,13 @@ impl Run {
         };
         match (&exp.policy, policy) {
             (Some(p), Ok(_)) => {
-                let outcome = self.rego_policy(p, &claims, exp, &checked);
+                // Which key signed and which pinned anchor it chains to: what lets a policy
+                // name the host (every host's rasd has its own AK and root).
+                let keys = serde_json::json!({
+                    "ak_sha256": cert::spki_of(&leaf).map(|k| crate::sha256_hex(&k)).unwrap_or_default(),
+                    "anchor_sha256": crate::sha256_hex(&anchor),
+                });
+                let outcome = self.rego_policy(p, &claims, exp, &checked, keys);
                 self.record(CheckName::Policy, outcome);
             }
             (_, gate) => {
@@ -350,6 +356,7 @@ impl Run {
         claims: &Claims,
         exp: &Expectations,
         checked: &Checked,
+        keys: serde_json::Value,
     ) -> Result<Outcome, String> {
         let checks: Vec<serde_json::Value> = self
             .outcomes
@@ -369,6 +376,7 @@ impl Run {
             "claims": claims,
             "options": { "allow_sim": exp.allow_sim, "allow_unappraised": exp.tsm.allow_unappraised },
             "tee": { "kind": checked.kind, "appraised": checked.tsm.as_ref().is_some_and(|t| t.appraised) },
+            "keys": keys,
         });
         let d = p.evaluate(&input).map_err(|e| e.to_string())?;
         if d.allow {
@@ -785,6 +793,26 @@ mod tests {
         assert!(why.contains("--allow-sim"), "{why}");
         e.allow_sim = true;
         assert!(verify(&host, &e).passed());
+    }
+
+    #[test]
+    fn a_policy_can_name_the_host_by_its_trust_anchor_and_its_ak() {
+        let f = fixture();
+        let nonce = b"12345678";
+        let host = jws::sign(&claims(nonce, Subject::Host), &f.chain, &f.ak).unwrap();
+        let anchor = crate::sha256_hex(&f.root);
+        let ak = crate::sha256_hex(&cert::spki_of(&f.chain[0]).unwrap());
+        let pin = |a: &str, k: &str| {
+            let rego = format!(
+                "package ras\nimport rego.v1\ndefault allow := false\nallow if {{\n  input.keys.anchor_sha256 == \"{a}\"\n  input.keys.ak_sha256 == \"{k}\"\n}}\n"
+            );
+            let mut e = expect(&f, nonce);
+            e.policy = Some(crate::policy::Policy::parse("pin.rego", &rego).unwrap());
+            verify(&host, &e).passed()
+        };
+        assert!(pin(&anchor, &ak));
+        assert!(!pin(&"0".repeat(64), &ak), "another host's anchor");
+        assert!(!pin(&anchor, &"0".repeat(64)), "another AK");
     }
 
     #[test]
