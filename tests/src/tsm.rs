@@ -91,10 +91,19 @@ impl Shared {
                 let input = [&value[..], &bytes].concat();
                 let next = ring::digest::digest(&ring::digest::SHA384, &input);
                 value.copy_from_slice(next.as_ref());
-                let _ = std::fs::write(&self.rtmr.0, &value[..]);
+                overwrite(&self.rtmr.0, &value[..]);
             }
         }
         *value
+    }
+}
+
+/// Writes the register's new value over the old one in place. `std::fs::write` would
+/// truncate first, and rasd, polling the file for its extend to show, could read the empty
+/// file in between; the kernel's register never reads short.
+fn overwrite(path: &Path, value: &[u8]) {
+    if let Ok(mut f) = OpenOptions::new().write(true).open(path) {
+        let _ = f.write_all(value);
     }
 }
 
@@ -151,7 +160,7 @@ impl TsmEmulator {
     pub fn reboot(&self, n: u32) {
         let mut value = self.shared.rtmr.1.lock().unwrap_or_else(|p| p.into_inner());
         *value = [0; 48];
-        std::fs::write(&self.shared.rtmr.0, [0u8; 48]).expect("rtmr3");
+        overwrite(&self.shared.rtmr.0, &[0u8; 48]);
         std::fs::write(self.boot_id_path(), format!("00000000-0000-4000-8000-{n:012}\n")).expect("boot id");
     }
 
