@@ -126,6 +126,19 @@ fn expect(anchor: &[u8], nonce: &[u8], reference: &str) -> Expectations {
 /// software key posing as a TPM AK), whose leaf is issued by `fake_ak` under `issuer_der`,
 /// with chain `extra_chain` after the leaf, quoting PCR 0 = `claimed`.
 fn forge(fake_ak: &Key, issuer_der: &[u8], extra_chain: &[Vec<u8>], nonce: &[u8], claimed: [u8; 32]) -> String {
+    forge_with(fake_ak, (issuer_der, &fake_ak.rc), extra_chain, nonce, &[(0, claimed)], |_| {})
+}
+
+/// [`forge`] with the leaf's issuer (certificate and key) given, the quoted PCRs chosen, and
+/// `tweak` applied to the claims after the quote was made and before they are signed.
+fn forge_with(
+    fake_ak: &Key,
+    (issuer_der, issuer_key): (&[u8], &KeyPair),
+    extra_chain: &[Vec<u8>],
+    nonce: &[u8],
+    pcrs: &[(u8, [u8; 32])],
+    tweak: impl FnOnce(&mut Claims),
+) -> String {
     let evk = key();
     let spki = evk.rc.public_key_der();
     let ak_pub = fake_tpmt_public(fake_ak);
@@ -137,13 +150,14 @@ fn forge(fake_ak: &Key, issuer_der: &[u8], extra_chain: &[Vec<u8>], nonce: &[u8]
         attest: STANDARD.encode(&rep_att),
         signature: STANDARD.encode(tpmt_signature(fake_ak, &rep_att)),
     });
-    let leaf = cert::issue_ak(&evk.rc, &report, issuer_der, &fake_ak.rc).unwrap();
+    let leaf = cert::issue_ak(&evk.rc, &report, issuer_der, issuer_key).unwrap();
     let leaf_hash = tpm::evidence_leaf(nonce, &spki);
-    let q_att = attest(&leaf_hash, &[&[0]], &tpm::pcr_digest(&[(0, claimed)]));
+    let indices: Vec<u8> = pcrs.iter().map(|(i, _)| *i).collect();
+    let q_att = attest(&leaf_hash, &[&indices], &tpm::pcr_digest(pcrs));
     let q = TpmQuote {
         attest: STANDARD.encode(&q_att),
         signature: STANDARD.encode(tpmt_signature(fake_ak, &q_att)),
-        pcrs: vec![PcrValue { index: 0, sha256: hex::encode(claimed) }],
+        pcrs: pcrs.iter().map(|(index, v)| PcrValue { index: *index, sha256: hex::encode(v) }).collect(),
         index: 0,
         batch: 1,
         proof: vec![],
@@ -151,7 +165,9 @@ fn forge(fake_ak: &Key, issuer_der: &[u8], extra_chain: &[Vec<u8>], nonce: &[u8]
     };
     let mut chain = vec![leaf];
     chain.extend_from_slice(extra_chain);
-    jws::sign(&claims(nonce, q), &chain, &evk.ring).unwrap()
+    let mut c = claims(nonce, q);
+    tweak(&mut c);
+    jws::sign(&c, &chain, &evk.ring).unwrap()
 }
 
 fn reference(golden: [u8; 32]) -> String {
@@ -243,4 +259,99 @@ fn two_sha256_selections_cannot_swap_pcr_values() {
     let ak = tpm::AkPublic::parse(&fake_tpmt_public(&ak1)).unwrap();
     let r = tpm::verify_quote(&ak, &att, &tpmt_signature(&ak1, &att), &[7; 32], &[(0, p1), (1, p0)]);
     assert!(matches!(r, Err(tpm::TpmError::Malformed { .. })), "{r:?}");
+}
+
+/// The quote of honest evidence (the pinned AK's), edited after it was made.
+fn quote_edited(tweak: impl FnOnce(&mut Claims)) -> crate::verify::Verdict {
+    let ak1 = key();
+    let anchor = cert::issue_tpm_root(&ak1.rc).unwrap();
+    let (nonce, golden) = (b"verifier-nonce-0123456789", [0x42u8; 32]);
+    let ev = forge_with(&ak1, (&anchor, &ak1.rc), &[], nonce, &[(0, golden)], tweak);
+    verify(&ev, &expect(&anchor, nonce, &reference(golden)))
+}
+
+/// What a check that passed established.
+fn detail(v: &crate::verify::Verdict, name: crate::CheckName) -> String {
+    match v.checks.iter().find(|(c, _)| *c == name) {
+        Some((_, crate::verify::Outcome::Pass(d))) => d.clone(),
+        other => panic!("{name:?} did not pass: {other:?}"),
+    }
+}
+
+fn refused_for(v: &crate::verify::Verdict) -> String {
+    v.first_failure().unwrap_or_else(|| panic!("must be refused: {v:?}")).1.to_string()
+}
+
+#[test]
+fn a_quote_that_does_not_cover_the_listed_pcr_values_is_refused() {
+    assert!(quote_edited(|_| {}).passed());
+    let v = quote_edited(|c| c.ras.tpm_quote.as_mut().unwrap().pcrs[0].sha256 = hex::encode([0x43u8; 32]));
+    assert_eq!(v.first_failure().map(|f| f.0), Some(crate::CheckName::Freshness), "{v:?}");
+}
+
+#[test]
+fn a_tpm_quote_proof_is_bounded_at_64_hashes() {
+    let proof = |n: usize| move |c: &mut Claims| c.ras.tpm_quote.as_mut().unwrap().proof = vec!["00".repeat(32); n];
+    assert!(refused_for(&quote_edited(proof(65))).contains("tpm_quote.proof is too long"));
+    // 64 is within the bound: refused later, because this proof does not lead to the root.
+    let why = refused_for(&quote_edited(proof(64)));
+    assert!(!why.contains("too long"), "{why}");
+}
+
+#[test]
+fn a_runtime_log_must_be_anchored_in_a_quoted_pcr() {
+    use crate::runtime_log::{extend, LogEntry, PcrEvent, RuntimeLog};
+    let entries: Vec<LogEntry> = (0..2)
+        .map(|seq| LogEntry { seq, time: 1, domain: "app".into(), operation: "load".into(), content: seq.to_string() })
+        .collect();
+    let log = RuntimeLog {
+        chain: hex::encode(entries.iter().fold([0u8; 32], |c, e| extend(&c, e))),
+        entries: entries.clone(),
+    };
+    let events: Vec<PcrEvent> = entries
+        .iter()
+        .map(|e| PcrEvent { subject: "host".into(), seq: e.seq, digest: hex::encode(e.digest()) })
+        .collect();
+    let log_pcr = tpm::pcr_replay([0; 32], events.iter().map(|e| e.pcr_digest().unwrap()));
+    let ak1 = key();
+    let anchor = cert::issue_tpm_root(&ak1.rc).unwrap();
+    let (nonce, golden) = (b"verifier-nonce-0123456789", [0x42u8; 32]);
+    let pcrs = [(0, golden), (15, log_pcr)];
+    let with = |anchored: bool| {
+        let (log, events) = (log.clone(), events.clone());
+        let ev = forge_with(&ak1, (&anchor, &ak1.rc), &[], nonce, &pcrs, move |c| {
+            c.ras.runtime_log = Some(log);
+            if anchored {
+                c.ras.tpm_quote.as_mut().unwrap().log = Some(crate::claims::PcrLog { pcr: 15, events });
+            }
+        });
+        verify(&ev, &expect(&anchor, nonce, &reference(golden)))
+    };
+    let v = with(true);
+    assert!(v.passed(), "{v:?}");
+    let d = detail(&v, crate::CheckName::Freshness);
+    assert!(d.contains("the runtime log is the one extended into PCR 15 (2 events)"), "{d}");
+    // Leaving the log PCR's events out would let a rewritten log pass.
+    assert!(refused_for(&with(false)).contains("not anchored in a quoted PCR"));
+}
+
+#[test]
+fn in_as_mode_a_ca_vouches_for_the_tpm_ak_in_the_certificate() {
+    // The pinned anchor is an enrolment CA, not a TPM AK's own root: the report's TPM AK is
+    // any key the CA certified.
+    let ca = key();
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "ras enrolment CA");
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    let ca_der = p.self_signed(&ca.rc).unwrap().der().to_vec();
+    let tpm_ak = key();
+    let (nonce, golden) = (b"verifier-nonce-0123456789", [0x42u8; 32]);
+    let ev = forge_with(&tpm_ak, (&ca_der, &ca.rc), &[], nonce, &[(0, golden)], |_| {});
+    let v = verify(&ev, &expect(&ca_der, nonce, &reference(golden)));
+    assert!(v.passed(), "{v:?}");
+    let d = detail(&v, crate::CheckName::TeeReport);
+    assert!(d.contains("the CA vouches for the TPM AK"), "{d}");
 }

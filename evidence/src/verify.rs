@@ -1021,6 +1021,16 @@ mod tests {
         events: Option<Vec<crate::runtime_log::PcrEvent>>,
         rtmr3: Option<[u8; 48]>,
     ) -> String {
+        jws::sign(&fresh_tsm_claims(f, entries, events, rtmr3), &f.chain, &f.ak).unwrap()
+    }
+
+    /// The claims of [`fresh_tsm_evidence`], unsigned.
+    fn fresh_tsm_claims(
+        f: &Fixture,
+        entries: &[crate::runtime_log::LogEntry],
+        events: Option<Vec<crate::runtime_log::PcrEvent>>,
+        rtmr3: Option<[u8; 48]>,
+    ) -> Claims {
         use crate::runtime_log::{extend, rtmr_replay, RuntimeLog};
         use base64::engine::general_purpose::STANDARD;
         let spki = cert::spki_of(&f.chain[0]).unwrap();
@@ -1045,7 +1055,7 @@ mod tests {
             proof: merkle::proof(&leaves, 1).iter().map(hex::encode).collect(),
             rtmr3_events: events,
         });
-        jws::sign(&c, &f.chain, &f.ak).unwrap()
+        c
     }
 
     #[test]
@@ -1148,5 +1158,76 @@ mod tests {
         let f = tsm_fixture(None);
         let ev = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &f.ak).unwrap();
         assert_eq!(failure(&verify(&ev, &expect(&f, b"12345678"))), CheckName::Signature);
+    }
+
+    #[test]
+    fn check_names_are_the_wire_names() {
+        let names: Vec<&str> = CheckName::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, ["chain", "tee-report", "signature", "freshness", "subject", "reference", "policy"]);
+    }
+
+    #[test]
+    fn freshness_bounds_are_inclusive_and_one_second_past_them_fails() {
+        let f = fixture();
+        let n = [9u8; 16];
+        let e = expect(&f, &n);
+        let at = |iat: i64| {
+            let mut c = claims(&n, Subject::Host);
+            c.iat = iat;
+            check_freshness(&c, &e)
+        };
+        assert!(at(e.now - e.max_age).is_ok());
+        assert!(at(e.now - e.max_age - 1).unwrap_err().contains("old, more than --max-age"));
+        assert!(at(e.now + FUTURE_SKEW).is_ok());
+        assert!(at(e.now + FUTURE_SKEW + 1).unwrap_err().contains("in the future"));
+    }
+
+    #[test]
+    fn a_vm_subject_is_the_vm_of_that_cid_only() {
+        let want = ExpectedSubject::Vm { cid: 5 };
+        assert!(check_subject(&Subject::Vm { cid: 5 }, &want).is_ok());
+        assert!(check_subject(&Subject::Vm { cid: 6 }, &want).is_err());
+        assert!(check_subject(&Subject::Host, &want).is_err());
+    }
+
+    #[test]
+    fn sim_evidence_accepted_by_allow_sim_says_so() {
+        let f = fixture();
+        let ev = jws::sign(&claims(b"12345678", Subject::Host), &f.chain, &f.ak).unwrap();
+        let v = verify(&ev, &expect(&f, b"12345678"));
+        assert_eq!(detail(&v, CheckName::Policy), "tee sim accepted (--allow-sim)");
+    }
+
+    #[test]
+    fn a_fresh_tsm_report_without_a_runtime_log_needs_no_rtmr3_events() {
+        let f = tsm_fixture(None);
+        let mut e = expect(&f, b"12345678");
+        e.tsm.allow_unappraised = true;
+        let v = verify(&fresh_tsm_evidence(&f, &[], None, None), &e);
+        assert!(v.passed(), "{v:?}");
+    }
+
+    #[test]
+    fn a_fresh_tsm_report_s_size_and_proof_are_bounded_exactly() {
+        use base64::engine::general_purpose::STANDARD;
+        let f = tsm_fixture(None);
+        let mut e = expect(&f, b"12345678");
+        e.tsm.allow_unappraised = true;
+        let edited = |tweak: &dyn Fn(&mut TsmQuote)| {
+            let mut c = fresh_tsm_claims(&f, &[], None, None);
+            tweak(c.ras.tsm_quote.as_mut().unwrap());
+            let v = verify(&jws::sign(&c, &f.chain, &f.ak).unwrap(), &e);
+            v.first_failure().map(|(_, why)| why.to_string()).unwrap_or_default()
+        };
+        // The base64 of the kernel's largest report is allowed; one more character is not.
+        let limit = crate::tsm::MAX_OUTBLOB.div_ceil(3) * 4;
+        let at_limit = edited(&|q| q.outblob = STANDARD.encode(vec![0u8; crate::tsm::MAX_OUTBLOB]));
+        assert_eq!(STANDARD.encode(vec![0u8; crate::tsm::MAX_OUTBLOB]).len(), limit);
+        assert!(!at_limit.is_empty() && !at_limit.contains("too large"), "{at_limit}");
+        assert!(edited(&|q| q.outblob = "A".repeat(limit + 1)).contains("tsm_quote.outblob is too large"));
+        // 64 proof hashes are allowed (this proof then fails to lead to the root), 65 are not.
+        let p64 = edited(&|q| q.proof = vec!["00".repeat(32); 64]);
+        assert!(!p64.is_empty() && !p64.contains("too long"), "{p64}");
+        assert!(edited(&|q| q.proof = vec!["00".repeat(32); 65]).contains("tsm_quote.proof is too long"));
     }
 }
