@@ -1,7 +1,8 @@
 //! rasd, the ras host daemon.
 //!
 //! # Layout
-//! A call goes down this list: it arrives at a [`listener`], is read by its [`connection`]
+//! A call goes down this list: it arrives at a [`listener`], which hands the connection to
+//! one of the [`workers`] (a runtime per core), is read by its [`connection`]
 //! (framing and deadlines are the server core's, `ras-server`), is routed by [`dispatch`],
 //! which asks [`subject`] whom it is about and whether it is allowed, and is done by one of
 //! the [`handlers`], which [`measure`] files and [`sign`] evidence.
@@ -41,3 +42,4 @@ pub mod subject;
 #[allow(unsafe_code)]
 mod sys;
 pub mod tee;
+pub mod workers;

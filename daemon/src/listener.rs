@@ -17,6 +17,7 @@ use crate::agents::health;
 use crate::config::{Args, Config};
 use crate::daemon::{Daemon, SocketKind};
 use crate::subject::Origin;
+use crate::workers::Workers;
 use crate::{connection, containers, state, sys};
 use ras_server::activation::{self, Activated};
 use ras_server::lifecycle::{self, Lifecycle};
@@ -82,7 +83,13 @@ fn path_id(path: &Path) -> Option<(u64, u64)> {
 /// Accepts connections until the task is dropped, at most `max` served at once. With
 /// `guard`, the path the listener is bound at is checked every second: when it was removed or
 /// replaced (a container that could write the socket directory), rasd binds it anew.
-pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<Daemon>, guard: Option<PathBuf>) {
+pub async fn accept_loop(
+    listener: UnixListener,
+    kind: SocketKind,
+    daemon: Arc<Daemon>,
+    workers: Arc<Workers>,
+    guard: Option<PathBuf>,
+) {
     let limit = Arc::new(Semaphore::new(daemon.config.max_connections));
     let mut listener = listener;
     let mut known = guard.as_deref().and_then(path_id);
@@ -94,13 +101,7 @@ pub async fn accept_loop(listener: UnixListener, kind: SocketKind, daemon: Arc<D
         let permit = limit.clone().acquire_owned().await.expect("semaphore never closed");
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let daemon = daemon.clone();
-                    tokio::spawn(async move {
-                        connection::serve(stream, kind, daemon).await;
-                        drop(permit);
-                    });
-                }
+                Ok((stream, _)) => workers.serve(stream, kind, permit),
                 Err(e) => {
                     error!(cause = %e, socket = kind.name(), "accept failed");
                     // EMFILE and friends: back off instead of spinning.
@@ -282,9 +283,12 @@ async fn serve(config: Config, activated: Vec<Activated>) -> anyhow::Result<()> 
     let probe_path = host.local_addr().ok().and_then(|a| a.as_pathname().map(Path::to_path_buf));
     let container_path = daemon.config.container_dir().join("rasd.sock");
     containers::restore(&daemon).await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let d = daemon.clone();
+    let workers = Arc::new(Workers::start(cores, move |stream, kind| connection::serve(stream, kind, d.clone()))?);
     let mut tasks = vec![
-        tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone(), None)),
-        tokio::spawn(accept_loop(container, SocketKind::Container, daemon.clone(), Some(container_path))),
+        tokio::spawn(accept_loop(host, SocketKind::Host, daemon.clone(), workers.clone(), None)),
+        tokio::spawn(accept_loop(container, SocketKind::Container, daemon.clone(), workers, Some(container_path))),
     ];
     if let Some(port) = daemon.config.vsock_agent_port {
         let l = tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(libc::VMADDR_CID_ANY, port))
