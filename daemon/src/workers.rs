@@ -148,7 +148,7 @@ mod tests {
         .unwrap();
         let bound = Arc::new(Semaphore::new(8));
         let mut peers = Vec::new();
-        let mut handoff = |peers: &mut Vec<UnixStream>| {
+        let handoff = |peers: &mut Vec<UnixStream>| {
             let (ours, theirs) = UnixStream::pair().unwrap();
             workers.serve(ours, SocketKind::Host, bound.clone().try_acquire_owned().unwrap());
             peers.push(theirs);
