@@ -276,6 +276,39 @@ mod tests {
         assert!(!agents.has(&c("a")));
     }
 
+    /// A failed health check evicts: the agent's stream ends, a challenge waiting on it fails
+    /// at once, and the table no longer lists it. Others are untouched.
+    #[tokio::test]
+    async fn eviction_ends_the_stream_fails_its_challenge_and_leaves_the_others() {
+        let agents = Agents::default();
+        assert_eq!((agents.count(), agents.keys()), (0, vec![]));
+        let (mut rx_a, _ga) = agents.attach(c("a"));
+        let (_rx_b, _gb) = agents.attach(c("b"));
+        let (_rx_v, _gv) = agents.attach(AgentKey::Vm(7));
+        let mut keys = agents.keys();
+        keys.sort_by_key(|k| k.to_string());
+        assert_eq!(keys, [c("a"), c("b"), AgentKey::Vm(7)]);
+        assert_eq!(agents.count(), 3);
+        let a = c("a");
+        let (r, ()) = tokio::join!(agents.challenge(&a, n(1), Duration::from_secs(30)), async {
+            // The challenge is pending once the agent has its event.
+            assert_eq!(rx_a.recv().await.unwrap().kind, EventKind::Challenge);
+            agents.evict(&c("a"));
+        });
+        assert_eq!(r.unwrap_err(), ChallengeError::Gone);
+        assert!(rx_a.recv().await.is_none(), "the evicted agent's stream ends");
+        assert!(!agents.has(&c("a")) && agents.has(&c("b")) && agents.has(&AgentKey::Vm(7)));
+        assert_eq!(agents.count(), 2);
+        agents.evict(&c("a"));
+        assert_eq!(agents.count(), 2, "evicting an absent agent changes nothing");
+    }
+
+    #[test]
+    fn agent_keys_read_as_in_logs() {
+        assert_eq!(c("0123456789abcdef0123").to_string(), "docker:0123456789ab");
+        assert_eq!(AgentKey::Vm(42).to_string(), "vm:42");
+    }
+
     #[tokio::test]
     async fn a_reconnect_replaces_the_old_agent_and_the_old_guard_is_harmless() {
         let agents = Agents::default();
