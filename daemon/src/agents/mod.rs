@@ -239,7 +239,9 @@ mod tests {
             }
             // Answer in reverse order; each must reach its own challenger.
             for e in seen.iter().rev() {
+                assert_eq!(agents.pending_for(&e.id), Some(c("a")), "Respond looks the challenge up by id");
                 assert!(agents.answer(&e.id, answer(&e.nonce.as_ref().unwrap().to_hex())));
+                assert_eq!(agents.pending_for(&e.id), None, "an answered challenge is no longer pending");
             }
         };
         let d = Duration::from_secs(5);
