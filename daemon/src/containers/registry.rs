@@ -469,6 +469,41 @@ mod tests {
         assert!(Registry::open(d.path()).unwrap().take_saved().is_empty());
     }
 
+    /// What the admin calls and the start-up pruning read: get, list (sorted), len, and
+    /// persist_now writing exactly the live set.
+    #[test]
+    fn get_list_len_and_persist_now_show_the_live_set() {
+        const B: &str = "0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b";
+        let d = tempfile::tempdir().unwrap();
+        let r = Registry::open(d.path()).unwrap();
+        assert!(r.is_empty() && r.len() == 0 && r.list().is_empty());
+        r.insert(live(reg(A, Some("web"), 7))).unwrap();
+        r.insert(live(reg(B, None, 9))).unwrap();
+        assert_eq!(r.len(), 2);
+        assert!(!r.is_empty());
+        assert_eq!(r.list(), vec![reg(B, None, 9), reg(A, Some("web"), 7)], "sorted by runtime and id");
+        assert_eq!(r.get(&reg(A, None, 7).container()).unwrap().reg, reg(A, Some("web"), 7));
+        assert!(r.get(&ContainerRef { runtime: Runtime::Podman, id: A.into() }).is_none());
+        // Start-up drops what no longer holds from memory, then writes the rest in one go.
+        r.map.lock().unwrap().remove(&reg(B, None, 9).container());
+        std::fs::write(d.path().join("containers.json"), "[]").unwrap();
+        r.persist_now().unwrap();
+        assert_eq!(Registry::open(d.path()).unwrap().take_saved(), vec![reg(A, Some("web"), 7)]);
+    }
+
+    /// A missing file is an empty registry; an unreadable or corrupt one stops rasd rather
+    /// than silently forgetting every container.
+    #[test]
+    fn open_tells_a_missing_file_from_a_broken_one() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(Registry::open(d.path()).unwrap().take_saved().is_empty());
+        std::fs::create_dir(d.path().join("containers.json")).unwrap();
+        assert!(Registry::open(d.path()).is_err(), "a directory in its place is an error, not an empty registry");
+        std::fs::remove_dir(d.path().join("containers.json")).unwrap();
+        std::fs::write(d.path().join("containers.json"), "{not json").unwrap();
+        assert_eq!(Registry::open(d.path()).err().unwrap().kind(), io::ErrorKind::InvalidData);
+    }
+
     #[test]
     fn old_files_without_the_init_load_and_never_match() {
         let old = format!(r#"[{{"id":"{A}","type":"docker","pid_ns":7,"registered_at":1}}]"#);
