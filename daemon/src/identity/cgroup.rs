@@ -254,6 +254,36 @@ mod tests {
         }
     }
 
+    /// Below the kubelet's parents only a pod cgroup holds containers: another name there (a
+    /// QoS slice repeated, a slice that is no pod's) names none.
+    #[test]
+    fn under_kubepods_only_pod_cgroups_hold_containers() {
+        for path in [
+            format!("/kubepods/besteffort/notapod/{A}"),
+            format!("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort.slice/cri-containerd-{A}.scope"),
+            format!("/kubepods.slice/other.slice/cri-containerd-{A}.scope"),
+            format!("/kubepods.slice/kubepods-pod1.scope/cri-containerd-{A}.scope"),
+            format!("/kubepods.slice/{A}"),
+        ] {
+            assert_eq!(placement(&format!("0::{path}\n")), Placement::Host, "{path}");
+        }
+        let pod = format!("0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-{A}.scope\n");
+        assert_eq!(placement(&pod), c(Runtime::Containerd, A));
+    }
+
+    #[test]
+    fn runtime_names_round_trip_and_read_as_logged() {
+        let all = [Runtime::Docker, Runtime::Podman, Runtime::Containerd, Runtime::Crio];
+        assert_eq!(all.map(Runtime::as_str), ["docker", "podman", "containerd", "crio"]);
+        for r in all {
+            assert_eq!(Runtime::parse(r.as_str()), Some(r));
+            assert_eq!(r.to_string(), r.as_str());
+        }
+        assert_eq!(Runtime::parse("lxc"), None);
+        assert_eq!(Runtime::parse("Docker"), None);
+        assert_eq!(ContainerRef { runtime: Runtime::Crio, id: A.into() }.to_string(), "crio:3f4e1a6b2c9d");
+    }
+
     #[test]
     fn disagreeing_v1_hierarchies_are_ambiguous() {
         let f = format!("12:pids:/docker/{A}\n4:memory:/docker/{B}\n");
