@@ -355,6 +355,81 @@ call()
     assert!(r.log().contains("change=\"cgroup\""), "{}", r.log());
 }
 
+/// The same attack from a cgroup whose path is longer than one read of rasd's per-request
+/// check (cgroup v1 hosts with many hierarchies and deep paths get there), moving to a sibling
+/// whose path differs only past that read. rasd must serve the process while it stays and
+/// refuse it once it moved, comparing the whole file, not its first bytes.
+#[test]
+fn a_cgroup_move_between_long_paths_is_refused() {
+    if !root_or_skip() {
+        return;
+    }
+    let r = Rasd::start(&[]);
+    // Paths over PATH_MAX: every step is relative to its parent's fd. The script leaves the
+    // cgroups and removes them whatever happened.
+    let script = r#"
+import os, socket, sys
+base, sock, nonce, top = sys.argv[1:5]
+levels = [top] + ["d" * 250] * 16
+def opendirs(names):
+    fds = [os.open(base, os.O_RDONLY | os.O_DIRECTORY)]
+    for n in names:
+        try:
+            os.mkdir(n, dir_fd=fds[-1])
+        except FileExistsError:
+            pass
+        fds.append(os.open(n, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+    return fds
+def enter(fd):
+    p = os.open("cgroup.procs", os.O_WRONLY, dir_fd=fd)
+    os.write(p, b"0")
+    os.close(p)
+a = opendirs(levels + ["a" * 250])
+b = opendirs(levels + ["b" * 250])
+try:
+    enter(a[-1])
+    sys.stderr.write("cgroup file: %d bytes\n" % len(open("/proc/self/cgroup").read()))
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    def call():
+        req = '{"method":"io.ras.Attestation.GetEvidence","parameters":{"nonce":"%s"}}' % nonce
+        s.sendall(req.encode() + b"\0")
+        sys.stdout.write(reply(s) + "\n")
+        sys.stdout.flush()
+    call()
+    call()
+    enter(b[-1])
+    call()
+finally:
+    enter(a[0])
+    for fds, leaf in ((a, "a" * 250), (b, "b" * 250)):
+        names = levels + [leaf]
+        for i in range(len(names) - 1, -1, -1):
+            try:
+                os.rmdir(names[i], dir_fd=fds[i])
+            except OSError:
+                pass
+"#;
+    let base = cgroup_base();
+    let top = format!("ras-test-long-{}", &nonce()[..12]);
+    let out = python(script, &[base.to_str().unwrap(), r.socket().to_str().unwrap(), &nonce(), &top]);
+    assert!(!base.join(&top).exists(), "the test's cgroups were left behind: {}", text(&out.stderr));
+    let (body, err) = (text(&out.stdout), text(&out.stderr));
+    let size: usize = err
+        .lines()
+        .find_map(|l| l.strip_prefix("cgroup file: ")?.strip_suffix(" bytes")?.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(size > 4096, "the cgroup file must exceed one read: {size} bytes");
+    let replies: Vec<Value> =
+        body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{body}{err}"))).collect();
+    assert_eq!(replies.len(), 3, "{body}{err}");
+    for (i, reply) in replies[..2].iter().enumerate() {
+        assert!(reply["parameters"]["evidence"].is_string(), "call {i} before the move: {reply}");
+    }
+    assert_eq!(replies[2]["error"], "io.ras.Protocol.PeerChanged", "{}", replies[2]);
+    assert!(replies[2]["parameters"]["reason"].as_str().unwrap().contains("another cgroup"), "{}", replies[2]);
+}
+
 /// Attack: rewrite an executable in place with the same size and restore its mtime, hoping
 /// the digest cache (keyed on what the owner can restore) reports the old digest.
 #[test]
