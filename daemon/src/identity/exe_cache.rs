@@ -108,6 +108,34 @@ mod tests {
         assert_ne!(c.digest(File::open(&p).unwrap()).unwrap(), d1);
     }
 
+    /// The size bound is inclusive, and a file one byte over it (sparse: it costs no disk) is
+    /// refused before anything is read.
+    #[test]
+    fn the_size_bound_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ExeCache::default();
+        let at = dir.path().join("at");
+        File::create(&at).unwrap().set_len(MAX_EXE_SIZE).unwrap();
+        assert_eq!(c.digest(File::open(&at).unwrap()).unwrap().len(), 64, "a file of exactly the bound is hashed");
+        let over = dir.path().join("over");
+        File::create(&over).unwrap().set_len(MAX_EXE_SIZE + 1).unwrap();
+        assert_eq!(c.digest(File::open(&over).unwrap()).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    }
+
+    /// Entries accumulate up to the bound; past it the cache starts again rather than grow.
+    #[test]
+    fn the_cache_holds_up_to_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ExeCache::default();
+        for i in 0..=MAX_ENTRIES {
+            let p = dir.path().join(i.to_string());
+            std::fs::write(&p, i.to_string()).unwrap();
+            c.digest(File::open(&p).unwrap()).unwrap();
+            let expected = if i < MAX_ENTRIES { i + 1 } else { 1 };
+            assert_eq!(c.len(), expected, "after {} files", i + 1);
+        }
+    }
+
     /// The attack: rewrite in place with the same size, then restore the old mtime. Only the
     /// kernel-set ctime tells the versions apart, and it must.
     #[test]
