@@ -433,14 +433,25 @@ mod tests {
         child.wait().unwrap();
     }
 
+    /// A child killed and reaped when the test ends, whether it passed or not: a failing
+    /// assertion must not leave a process polling for a flag in a removed directory.
+    struct Child(std::process::Child);
+
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
     #[test]
     fn a_dead_pinned_process_is_gone() {
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        let pid = child.id() as i32;
+        let mut child = Child(std::process::Command::new("sleep").arg("30").spawn().unwrap());
+        let pid = child.0.id() as i32;
         let peer = Peer::pin(pid, 0, 0, sys::pidfd_open(pid).unwrap(), &ExeCache::default()).unwrap();
         assert_eq!(peer.check(Some(pid)), Ok(()));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
         assert_eq!(peer.check(Some(pid)), Err(PeerChange::Exited(pid)));
     }
 
@@ -452,8 +463,8 @@ mod tests {
         let flag = dir.path().join("go");
         // sh waits for the flag, then becomes sleep: same pid, another executable.
         let script = format!("while [ ! -e {} ]; do sleep 0.01; done; exec sleep 30", flag.display());
-        let mut child = std::process::Command::new("sh").args(["-c", &script]).spawn().unwrap();
-        let pid = child.id() as i32;
+        let child = Child(std::process::Command::new("sh").args(["-c", &script]).spawn().unwrap());
+        let pid = child.0.id() as i32;
         let peer = Peer::pin(pid, 0, 0, sys::pidfd_open(pid).unwrap(), &ExeCache::default()).unwrap();
         assert_eq!(peer.check(Some(pid)), Ok(()));
         std::fs::write(&flag, b"").unwrap();
@@ -462,8 +473,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(peer.check(Some(pid)), Err(PeerChange::Exec(pid)));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
     }
 
     #[test]
