@@ -476,7 +476,8 @@ mod tests {
         const B: &str = "0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b";
         let d = tempfile::tempdir().unwrap();
         let r = Registry::open(d.path()).unwrap();
-        assert!(r.is_empty() && r.len() == 0 && r.list().is_empty());
+        assert!(r.is_empty() && r.list().is_empty());
+        assert_eq!(r.len(), 0);
         r.insert(live(reg(A, Some("web"), 7))).unwrap();
         r.insert(live(reg(B, None, 9))).unwrap();
         assert_eq!(r.len(), 2);
