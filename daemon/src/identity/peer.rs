@@ -476,6 +476,19 @@ mod tests {
         drop(child);
     }
 
+    /// The measured-file bound is inclusive; one byte over (sparse: no disk) is refused before
+    /// anything is read.
+    #[test]
+    fn the_measured_file_bound_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        File::create(dir.path().join("at")).unwrap().set_len(MAX_MEASURED_FILE).unwrap();
+        File::create(dir.path().join("over")).unwrap().set_len(MAX_MEASURED_FILE + 1).unwrap();
+        let root = File::open(dir.path()).unwrap();
+        assert_eq!(digest_in_root(&root, "/at").unwrap().len(), 64, "a file of exactly the bound is measured");
+        let e = digest_in_root(&root, "/over").unwrap_err();
+        assert_eq!((e.kind(), e.to_string().as_str()), (io::ErrorKind::InvalidInput, "file too large to measure"));
+    }
+
     #[test]
     fn groups_parse() {
         assert_eq!(parse_groups("Name:\tx\nGroups:\t4 27 1000 \nX: 1"), vec![4, 27, 1000]);
