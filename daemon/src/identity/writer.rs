@@ -101,6 +101,21 @@ mod tests {
     use std::io::Write;
     use tokio::io::AsyncReadExt;
 
+    /// A read error other than "try again" reaches the connection, which then closes; it must
+    /// not spin. A peer that closes with our bytes unread makes the kernel report ECONNRESET.
+    #[tokio::test]
+    async fn a_reset_is_an_error_not_a_retry() {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let mut s = CredStream::new(UnixStream::from_std(ours).unwrap(), std::process::id() as i32);
+        tokio::io::AsyncWriteExt::write_all(&mut s, b"unread").await.unwrap();
+        drop(theirs);
+        let mut buf = [0u8; 8];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf));
+        let e = read.await.expect("the read returns instead of retrying").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+    }
+
     /// Bytes from this process pass; bytes a forked child writes on the same socket are
     /// attributed to the child.
     #[tokio::test]
