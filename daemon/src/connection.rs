@@ -115,7 +115,9 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             None => None,
         };
         ctx.daemon.calls.fetch_add(1, Ordering::Relaxed);
-        ctx.daemon.in_flight.fetch_add(1, Ordering::AcqRel);
+        // In flight until its reply is written: shutdown waits for this count, and the process
+        // exits when it reads zero, so a reply not yet written would be lost.
+        let busy = InFlight::enter(&ctx.daemon);
         let span = info_span!(
             "call",
             method = %req.method,
@@ -123,12 +125,14 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             container_type = tracing::field::Empty,
         );
         let dispatched = dispatch(&req, ctx).instrument(span.clone()).await;
-        ctx.daemon.in_flight.fetch_sub(1, Ordering::AcqRel);
         drop(permit);
         let result = match dispatched {
             Dispatched::Reply(result) => result,
-            // The agent's stream lasts as long as the connection.
-            Dispatched::Stream(stream) => return stream_agent(&mut conn, stream, ctx).instrument(span).await,
+            // The agent's stream lasts as long as the connection, and is not a call in flight.
+            Dispatched::Stream(stream) => {
+                drop(busy);
+                return stream_agent(&mut conn, stream, ctx).instrument(span).await;
+            }
         };
         // Routine calls at debug; a refused or failed one at notice (info), with its outcome.
         // MESSAGE is a sentence for `journalctl -u rasd`; the RAS_* fields carry the same.
@@ -151,9 +155,27 @@ async fn serve_messages<S: AsyncRead + AsyncWrite + WriterCheck + Unpin>(
             Ok(_) => span.in_scope(|| debug!(outcome = "ok", "{who} called {}: ok", req.method)),
             Err(e) => span.in_scope(|| info!(outcome = e.name.as_str(), "{who} called {}: {}", req.method, e.name)),
         }
-        if !conn.answer(req.oneway, result).await {
+        let answered = conn.answer(req.oneway, result).await;
+        drop(busy);
+        if !answered {
             return;
         }
+    }
+}
+
+/// One call counted in [`Daemon::in_flight`] while it lives.
+struct InFlight<'a>(&'a Daemon);
+
+impl<'a> InFlight<'a> {
+    fn enter(daemon: &'a Daemon) -> Self {
+        daemon.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(daemon)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -114,6 +114,10 @@ where
             drop(permit);
         });
     }
+    // No more connections come once the accept loops are gone (shutdown), but the ones here
+    // keep being served: ending this runtime would drop calls in flight without a reply. The
+    // main runtime drains them and the process exit ends this thread.
+    std::future::pending::<()>().await;
 }
 
 #[cfg(test)]
